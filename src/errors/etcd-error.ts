@@ -1,0 +1,96 @@
+// One error hierarchy for the whole client, v2 and v3, after the kinds of error the Go SDK
+// returns: context, cluster and response errors, plus the server's own errors.
+//
+//   EtcdError
+//   ├── ContextError       the caller's signal fired, or timeoutMs passed
+//   ├── ClusterError       every endpoint failed; lists each endpoint's error
+//   ├── ResponseError      a response that is not etcd's
+//   ├── InvalidInputError  bad input, refused before anything was sent
+//   ├── GrpcError          a v3 status with etcd's reason (errors/grpc-error.ts)
+//   └── V2Error            a v2 server error with its code (v2/v2-error.ts)
+
+export type EtcdErrorKind = "context" | "cluster" | "response" | "invalid-input" | "grpc" | "v2";
+
+export abstract class EtcdError extends Error {
+  abstract readonly kind: EtcdErrorKind;
+  /** The endpoint the error came from, when one did. */
+  readonly endpoint: string | undefined;
+
+  constructor(message: string, options: { cause?: unknown; endpoint?: string | undefined } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.endpoint = options.endpoint;
+  }
+}
+
+export type ContextReason = "canceled" | "deadline-exceeded";
+
+/** The call's AbortSignal fired (canceled) or its timeoutMs passed (deadline-exceeded). */
+export class ContextError extends EtcdError {
+  readonly kind = "context";
+
+  constructor(
+    readonly reason: ContextReason,
+    options: { cause?: unknown; endpoint?: string; message?: string } = {},
+  ) {
+    super(
+      options.message ??
+        (reason === "canceled" ? "the call was canceled" : "the call's deadline passed"),
+      options,
+    );
+  }
+}
+
+export interface EndpointFailure {
+  endpoint: string;
+  error: Error;
+}
+
+/** Every endpoint that was tried failed. `errors` holds each one's own error, in order tried. */
+export class ClusterError extends EtcdError {
+  readonly kind = "cluster";
+
+  constructor(readonly errors: readonly EndpointFailure[]) {
+    super(
+      `all ${errors.length} endpoint(s) failed: ${errors
+        .map((f) => `${f.endpoint}: ${f.error.message}`)
+        .join("; ")}`,
+      { cause: errors[errors.length - 1]?.error },
+    );
+  }
+}
+
+/** A response that is not a valid etcd response: wrong content type, undecodable body, missing header. */
+export class ResponseError extends EtcdError {
+  readonly kind = "response";
+
+  constructor(
+    message: string,
+    options: { cause?: unknown; endpoint?: string; status?: number; contentType?: string } = {},
+  ) {
+    super(message, options);
+    this.status = options.status;
+    this.contentType = options.contentType;
+  }
+
+  /** HTTP status, when the response had one. */
+  readonly status: number | undefined;
+  readonly contentType: string | undefined;
+}
+
+/** The caller's input cannot be sent: an empty key, a value over the size limit, a bad URL. */
+export class InvalidInputError extends EtcdError {
+  readonly kind = "invalid-input";
+
+  constructor(
+    message: string,
+    /** Which option or argument was wrong. */
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+
+export function isEtcdError(e: unknown): e is EtcdError {
+  return e instanceof EtcdError;
+}

@@ -1,0 +1,272 @@
+// Real etcd processes for integration tests: one member or a cluster on 127.0.0.1,
+// each member on free ports with its own temporary data dir.
+//
+// Cleanup has two layers. Normal teardown (stop()) and the process "exit" hook kill
+// what this process started. A detached watchdog per member covers the rest: if the
+// test process dies without running hooks (SIGKILL, a crashed worker), the watchdog
+// notices its parent is gone, kills etcd and removes the data dir.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./ports.js";
+
+export interface ClusterOptions {
+  /** Number of members; 1 for a single member, 3 for the usual cluster. */
+  size?: number;
+  /** Pass --enable-v2=true (etcd 3.4/3.5 only). */
+  enableV2?: boolean;
+  /** Origins for --cors; CORS is off when empty. */
+  corsOrigins?: string[];
+  /** Extra flags for every member. */
+  extraArgs?: string[];
+  /** How long to wait for the cluster to become healthy. */
+  startTimeoutMs?: number;
+}
+
+type MemberState = "running" | "stopped" | "paused";
+
+const live = new Set<EtcdMember>();
+
+process.once("exit", () => {
+  for (const m of live) m.killSync();
+});
+
+export function etcdBinary(): string {
+  try {
+    return execFileSync("sh", ["-c", "command -v etcd"], { encoding: "utf8" }).trim();
+  } catch {
+    throw new Error(
+      "etcd is not on PATH. Install it with: apt-get install -y etcd-server etcd-client",
+    );
+  }
+}
+
+export function etcdVersion(): string {
+  const out = execFileSync(etcdBinary(), ["--version"], { encoding: "utf8" });
+  const m = /etcd Version: (\S+)/.exec(out);
+  return m?.[1] ?? "unknown";
+}
+
+export class EtcdMember {
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  private child: ChildProcess | undefined;
+  private watchdog: ChildProcess | undefined;
+  private state: MemberState = "stopped";
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    readonly clientPort: number,
+    readonly peerPort: number,
+    readonly dataDir: string,
+    readonly logFile: string,
+    private readonly args: () => string[],
+  ) {
+    this.clientUrl = `http://127.0.0.1:${clientPort}`;
+    this.peerUrl = `http://127.0.0.1:${peerPort}`;
+  }
+
+  get running(): boolean {
+    return this.state === "running";
+  }
+
+  get paused(): boolean {
+    return this.state === "paused";
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the process; resolves once it is spawned (not yet healthy). */
+  spawn(): void {
+    if (this.child) throw new Error(`${this.name} is already running`);
+    const log = openSync(this.logFile, "a");
+    const child = spawn(etcdBinary(), this.args(), { stdio: ["ignore", log, log] });
+    this.child = child;
+    this.state = "running";
+    live.add(this);
+    this.exited = new Promise((resolve) => {
+      child.once("exit", () => {
+        if (this.child === child) {
+          this.child = undefined;
+          this.state = "stopped";
+        }
+        resolve();
+      });
+    });
+    this.watchdog = spawn(
+      "sh",
+      [
+        "-c",
+        'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null; kill -0 "$1" 2>/dev/null || rm -rf "$3"',
+        "watchdog",
+        String(process.pid),
+        String(child.pid),
+        this.dataDir,
+      ],
+      { detached: true, stdio: "ignore" },
+    );
+    this.watchdog.unref();
+  }
+
+  /** Waits until /health answers healthy. */
+  async waitHealthy(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      if (!this.child) throw new Error(`${this.name} exited during start:\n${this.logTail()}`);
+      try {
+        const res = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+        const body = (await res.json()) as { health?: string | boolean };
+        if (String(body.health) === "true") return;
+        last = JSON.stringify(body);
+      } catch (e) {
+        last = String(e);
+      }
+      await sleep(100);
+    }
+    throw new Error(`${this.name} not healthy after ${timeoutMs} ms (${last}):\n${this.logTail()}`);
+  }
+
+  /** SIGTERM and wait for exit. */
+  async stop(): Promise<void> {
+    if (!this.child) return;
+    if (this.state === "paused") this.child.kill("SIGCONT");
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child?.kill("SIGKILL"), 5000);
+    await this.exited;
+    clearTimeout(timer);
+    this.afterExit();
+  }
+
+  /** SIGKILL and wait for exit: a crash, with no graceful shutdown. */
+  async kill(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill("SIGKILL");
+    await this.exited;
+    this.afterExit();
+  }
+
+  /** SIGSTOP: the process keeps its sockets open but answers nothing. */
+  pause(): void {
+    if (!this.child || this.state !== "running") throw new Error(`${this.name} is not running`);
+    this.child.kill("SIGSTOP");
+    this.state = "paused";
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    if (!this.child || this.state !== "paused") throw new Error(`${this.name} is not paused`);
+    this.child.kill("SIGCONT");
+    this.state = "running";
+  }
+
+  /** Starts again on the same ports and data dir, and waits until healthy. */
+  async restart(timeoutMs?: number): Promise<void> {
+    await this.stop();
+    this.spawn();
+    await this.waitHealthy(timeoutMs);
+  }
+
+  logTail(lines = 30): string {
+    try {
+      return readFileSync(this.logFile, "utf8").split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+
+  /** For the exit hook: no awaiting possible there. */
+  killSync(): void {
+    try {
+      this.child?.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    this.afterExit();
+  }
+
+  private afterExit(): void {
+    live.delete(this);
+    try {
+      this.watchdog?.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    this.watchdog = undefined;
+  }
+}
+
+export class EtcdCluster {
+  private constructor(
+    readonly members: EtcdMember[],
+    readonly baseDir: string,
+  ) {}
+
+  /** Client URLs of every member, in member order. */
+  get endpoints(): string[] {
+    return this.members.map((m) => m.clientUrl);
+  }
+
+  member(i: number): EtcdMember {
+    const m = this.members[i];
+    if (!m) throw new Error(`no member ${i}`);
+    return m;
+  }
+
+  static async start(opts: ClusterOptions = {}): Promise<EtcdCluster> {
+    const size = opts.size ?? 1;
+    const baseDir = mkdtempSync(join(tmpdir(), "etcd-web-test-"));
+    const token = `etcd-web-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const ports: Array<[number, number]> = [];
+    for (let i = 0; i < size; i++) ports.push([await freePort(), await freePort()]);
+    const names = ports.map((_, i) => `m${i}`);
+    const initialCluster = ports
+      .map(([, peer], i) => `${names[i]}=http://127.0.0.1:${peer}`)
+      .join(",");
+    const members = ports.map(([client, peer], i) => {
+      const name = names[i] ?? `m${i}`;
+      const dataDir = join(baseDir, name);
+      const args = [
+        `--name=${name}`,
+        `--data-dir=${dataDir}`,
+        `--listen-client-urls=http://127.0.0.1:${client}`,
+        `--advertise-client-urls=http://127.0.0.1:${client}`,
+        `--listen-peer-urls=http://127.0.0.1:${peer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+        `--initial-cluster=${initialCluster}`,
+        `--initial-cluster-token=${token}`,
+        "--initial-cluster-state=new",
+        "--logger=zap",
+        "--log-outputs=stderr",
+        "--log-level=warn",
+        ...(opts.enableV2 ? ["--enable-v2=true"] : []),
+        ...(opts.corsOrigins?.length ? [`--cors=${opts.corsOrigins.join(",")}`] : []),
+        ...(opts.extraArgs ?? []),
+      ];
+      return new EtcdMember(name, client, peer, dataDir, join(baseDir, `${name}.log`), () => args);
+    });
+    const cluster = new EtcdCluster(members, baseDir);
+    try {
+      for (const m of members) m.spawn();
+      await Promise.all(members.map((m) => m.waitHealthy(opts.startTimeoutMs)));
+    } catch (e) {
+      await cluster.stop();
+      throw e;
+    }
+    return cluster;
+  }
+
+  /** Stops every member and removes all data. Safe to call twice. */
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.kill()));
+    rmSync(this.baseDir, { recursive: true, force: true });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
