@@ -260,11 +260,47 @@ export class EtcdCluster {
     return cluster;
   }
 
+  /**
+   * Waits until the running members agree on a leader that is itself running, e.g. after
+   * killing a member. Returns the leader's member id (decimal string).
+   */
+  async waitForLeader(timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      const running = this.members.filter((m) => m.running);
+      const seen = await Promise.all(
+        running.map((m) => memberStatus(m.clientUrl).catch(() => undefined)),
+      );
+      const leaders = new Set(seen.map((s) => s?.leader));
+      const ids = new Set(seen.map((s) => s?.header?.member_id));
+      const [leader] = leaders;
+      if (leaders.size === 1 && leader && leader !== "0" && ids.has(leader)) return leader;
+      last = JSON.stringify(seen);
+      await sleep(100);
+    }
+    throw new Error(`no leader after ${timeoutMs} ms: ${last}`);
+  }
+
   /** Stops every member and removes all data. Safe to call twice. */
   async stop(): Promise<void> {
     await Promise.all(this.members.map((m) => m.kill()));
     rmSync(this.baseDir, { recursive: true, force: true });
   }
+}
+
+interface StatusJson {
+  leader?: string;
+  header?: { member_id?: string };
+}
+
+async function memberStatus(url: string): Promise<StatusJson> {
+  const res = await fetch(`${url}/v3/maintenance/status`, {
+    method: "POST",
+    body: "{}",
+    signal: AbortSignal.timeout(1000),
+  });
+  return (await res.json()) as StatusJson;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -74,6 +74,7 @@ describe("three members", () => {
   it("keeps accepting writes with one member killed, and takes it back", async () => {
     await etcd.member(2).kill();
     expect(etcd.member(2).running).toBe(false);
+    await etcd.waitForLeader();
     await expect(gatewayGet(etcd.member(2).clientUrl, "x", 500)).rejects.toThrow();
     await gatewayPut(etcd.member(0).clientUrl, "after-kill", "ok");
     expect(await gatewayGet(etcd.member(1).clientUrl, "after-kill")).toBe("ok");
@@ -84,6 +85,7 @@ describe("three members", () => {
   it("stops a member gracefully", async () => {
     await etcd.member(1).stop();
     expect(etcd.member(1).running).toBe(false);
+    await etcd.waitForLeader();
     await gatewayPut(etcd.member(0).clientUrl, "after-stop", "ok");
     await etcd.member(1).restart();
     expect(await gatewayGet(etcd.member(1).clientUrl, "after-stop")).toBe("ok");
