@@ -1,4 +1,4 @@
-import { ClusterError, type EndpointFailure } from "../errors/etcd-error.js";
+import { ClusterError, ContextError, type EndpointFailure } from "../errors/etcd-error.js";
 import { type BackoffOptions, backoffDelay, sleep } from "../internal/backoff.js";
 import { type Clock, systemClock } from "../internal/clock.js";
 import type { Deadline } from "../internal/deadline.js";
@@ -28,6 +28,12 @@ export interface FailoverOptions {
   idempotent: boolean;
   classify(error: unknown, endpoint: string): AttemptVerdict;
   retry?: RetryOptions | undefined;
+  /**
+   * Limit on one attempt at one endpoint, in ms (the dial timeout). When it passes, that
+   * endpoint counts as failed with a ContextError "deadline-exceeded" naming it, as a Go v2
+   * client's HeaderTimeoutPerRequest does; the call itself goes on while its own deadline allows.
+   */
+  attemptTimeoutMs?: number | undefined;
   clock?: Clock | undefined;
 }
 
@@ -55,13 +61,23 @@ export async function withFailover<T>(
       deadline.throwIfDone();
       attempts++;
       const started = clock.now();
+      const limit = new AttemptLimit(deadline.signal, opts.attemptTimeoutMs, clock);
       try {
-        const result = await attempt(endpoint, deadline.signal);
+        const result = await attempt(endpoint, limit.signal);
         pool.reportSuccess(endpoint, clock.now() - started);
         return result;
       } catch (e) {
         deadline.throwIfDone();
-        const verdict = opts.classify(e, endpoint);
+        const verdict = limit.expired
+          ? {
+              error: new ContextError("deadline-exceeded", {
+                endpoint,
+                message: `no answer from ${endpoint} within ${opts.attemptTimeoutMs} ms`,
+              }),
+              endpointFailed: true,
+              maybeSent: true,
+            }
+          : opts.classify(e, endpoint);
         if (!verdict.endpointFailed) {
           // The server answered: the endpoint is fine, the answer is the caller's.
           pool.reportSuccess(endpoint);
@@ -71,8 +87,10 @@ export async function withFailover<T>(
         failures.push({ endpoint, error: verdict.error });
         if (verdict.maybeSent && !opts.idempotent) {
           // It may have been applied: repeating it elsewhere could apply it twice.
-          throw failures.length === 1 ? verdict.error : new ClusterError(failures);
+          throw new ClusterError(failures, { maybeApplied: true });
         }
+      } finally {
+        limit.dispose();
       }
     }
     if (attempts >= maxAttempts || clock.now() >= budgetEnds) break;
@@ -80,4 +98,39 @@ export async function withFailover<T>(
     await sleep(Math.max(0, wait), deadline.signal, clock).catch(() => deadline.throwIfDone());
   }
   throw new ClusterError(failures);
+}
+
+/** The call's signal, plus an optional limit on one attempt. */
+class AttemptLimit {
+  readonly signal: AbortSignal;
+  expired = false;
+  private readonly controller: AbortController | undefined;
+  private readonly timer: unknown;
+  private readonly onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly parent: AbortSignal,
+    ms: number | undefined,
+    private readonly clock: Clock,
+  ) {
+    if (!ms) {
+      this.signal = parent;
+      return;
+    }
+    const controller = new AbortController();
+    this.controller = controller;
+    this.signal = controller.signal;
+    this.onAbort = () => controller.abort(parent.reason);
+    parent.addEventListener("abort", this.onAbort, { once: true });
+    this.timer = clock.setTimeout(() => {
+      this.expired = true;
+      controller.abort(new Error("attempt timed out"));
+    }, ms);
+  }
+
+  dispose(): void {
+    if (!this.controller) return;
+    this.clock.clearTimeout(this.timer);
+    if (this.onAbort) this.parent.removeEventListener("abort", this.onAbort);
+  }
 }

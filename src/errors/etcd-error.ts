@@ -46,17 +46,26 @@ export interface EndpointFailure {
   error: Error;
 }
 
-/** Every endpoint that was tried failed. `errors` holds each one's own error, in order tried. */
+/**
+ * Every endpoint that was tried failed. `errors` holds each one's own error, in order tried.
+ * `maybeApplied` is true when a write may have reached a server before its endpoint failed,
+ * which is why it was not tried on another: read before writing it again.
+ */
 export class ClusterError extends EtcdError {
   readonly kind = "cluster";
+  readonly maybeApplied: boolean;
 
-  constructor(readonly errors: readonly EndpointFailure[]) {
+  constructor(
+    readonly errors: readonly EndpointFailure[],
+    options: { maybeApplied?: boolean } = {},
+  ) {
     super(
-      `all ${errors.length} endpoint(s) failed: ${errors
+      `${options.maybeApplied ? "the endpoint failed after the request was sent, so it was not retried (it may have been applied)" : `all ${errors.length} attempt(s) failed`}: ${errors
         .map((f) => `${f.endpoint}: ${f.error.message}`)
         .join("; ")}`,
       { cause: errors[errors.length - 1]?.error },
     );
+    this.maybeApplied = options.maybeApplied ?? false;
   }
 }
 

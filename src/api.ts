@@ -1,0 +1,7 @@
+// What both entries export, apart from the Etcd class that each binds to its runtime.
+export * from "./endpoints/index.js";
+export * from "./errors/index.js";
+export type { Bytes } from "./internal/bytes.js";
+export type { CallOptions } from "./internal/call-options.js";
+export type { Protocol } from "./transport/protocol.js";
+export * from "./v3/index.js";

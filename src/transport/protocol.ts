@@ -1,0 +1,34 @@
+import type { Transport } from "@connectrpc/connect";
+
+/** The wire protocols the v3 client speaks. */
+export type Protocol = "grpc-web" | "gateway" | "grpc";
+
+export const protocols: readonly Protocol[] = ["grpc-web", "gateway", "grpc"];
+
+/** What a protocol needs to reach one endpoint. */
+export interface TransportSettings {
+  /** The endpoint's URL: an etcd client URL, or a gRPC-Web proxy's for "grpc-web". */
+  baseUrl: string;
+  /** fetch for "grpc-web" and "gateway"; injectable for tests and custom runtimes. */
+  fetch?: typeof globalThis.fetch | undefined;
+  /** The WebSocket constructor for "gateway" streams. */
+  webSocket?: WebSocketConstructor | undefined;
+}
+
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
+
+/** A protocol's connection to one endpoint. close() ends its sockets, if it keeps any. */
+export interface EndpointTransport {
+  transport: Transport;
+  close(): void;
+}
+
+export type TransportFactory = (settings: TransportSettings) => EndpointTransport;
+
+/** What one runtime (browser or Node) can speak. */
+export interface Runtime {
+  readonly name: "browser" | "node";
+  readonly defaultProtocol: Protocol;
+  readonly transports: Partial<Record<Protocol, TransportFactory>>;
+  readonly webSocket?: WebSocketConstructor | undefined;
+}

@@ -1,0 +1,337 @@
+import { type Client, createClient } from "@connectrpc/connect";
+import {
+  type EndpointListener,
+  EndpointPool,
+  type EndpointState,
+} from "../endpoints/endpoint-pool.js";
+import { parseEndpoints } from "../endpoints/endpoint-url.js";
+import { type RetryOptions, withFailover } from "../endpoints/failover.js";
+import { HealthProbe } from "../endpoints/health-probe.js";
+import { ContextError, InvalidInputError } from "../errors/etcd-error.js";
+import { Cluster, KV, Lease, Maintenance } from "../gen/etcdserverpb/rpc_pb.js";
+import type { Bytes } from "../internal/bytes.js";
+import type { CallOptions } from "../internal/call-options.js";
+import { type Clock, systemClock } from "../internal/clock.js";
+import { withDeadline } from "../internal/deadline.js";
+import {
+  type EndpointTransport,
+  type Protocol,
+  protocols,
+  type Runtime,
+  type WebSocketConstructor,
+} from "../transport/protocol.js";
+import { classifyV3 } from "./classify.js";
+import { header } from "./key-value.js";
+import {
+  type CompactOptions,
+  type CompactResult,
+  compactRequest,
+  type DeleteOptions,
+  type DeleteResult,
+  defaultMaxRequestBytes,
+  deleteRequest,
+  deleteResult,
+  type GetResult,
+  type PutOptions,
+  type PutResult,
+  putRequest,
+  putResult,
+  type RangeOptions,
+  rangeRequest,
+  rangeResult,
+} from "./kv.js";
+import { Txn, txnRequest, txnResult } from "./txn.js";
+
+export interface EtcdOptions {
+  /**
+   * URLs of etcd members ("gateway", "grpc") or of gRPC-Web proxies ("grpc-web"). One is used
+   * while it works; on failure the client moves round-robin to the next.
+   */
+  endpoints: readonly string[];
+  /** Default: "grpc" in Node, "grpc-web" in browsers. */
+  protocol?: Protocol | undefined;
+  /** Default limit on each call, retries included, in ms; 0 for none. Default 30 s. */
+  timeoutMs?: number | undefined;
+  /**
+   * Limit on one attempt at one endpoint, in ms, after which the call moves to the next
+   * endpoint if it is safe to repeat. It catches members that accept connections but answer
+   * nothing (a paused process). Default 5 s; 0 for none.
+   */
+  dialTimeoutMs?: number | undefined;
+  /** The server's --max-request-bytes; larger requests are refused before sending. Default 1.5 MiB. */
+  maxRequestBytes?: number | undefined;
+  /** Retries across endpoints: attempts, time budget, backoff. */
+  retry?: RetryOptions | undefined;
+  /** The periodic health probe of every endpoint, or false for none. Default every 5 s. */
+  health?: { intervalMs?: number | undefined; timeoutMs?: number | undefined } | false | undefined;
+  /**
+   * Replace the endpoints now and then with the client URLs of the cluster's members (as
+   * clientv3's AutoSyncInterval), in ms; 0 for never (the default). Not for "grpc-web",
+   * whose endpoints are proxies rather than members.
+   */
+  autoSyncIntervalMs?: number | undefined;
+  /** fetch for "grpc-web" and "gateway". */
+  fetch?: typeof globalThis.fetch | undefined;
+  /** The WebSocket constructor for "gateway" streams. */
+  webSocket?: WebSocketConstructor | undefined;
+  /** @internal For tests. */
+  clock?: Clock | undefined;
+}
+
+/** The services of one endpoint, over one transport. */
+interface Connection {
+  readonly close: () => void;
+  readonly kv: Client<typeof KV>;
+  readonly lease: Client<typeof Lease>;
+  readonly cluster: Client<typeof Cluster>;
+  readonly maintenance: Client<typeof Maintenance>;
+}
+
+/**
+ * The v3 client: one API over grpc-web, etcd's gateway and grpc. Construct it through the
+ * `Etcd` class of the package entry, which knows which protocols the runtime can speak.
+ */
+export class EtcdClient {
+  readonly protocol: Protocol;
+  private readonly pool: EndpointPool;
+  private readonly connections = new Map<string, Connection>();
+  private readonly closing = new AbortController();
+  private readonly probe: HealthProbe | undefined;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private readonly dialTimeoutMs: number;
+  private readonly maxRequestBytes: number;
+  private syncTimer: unknown;
+
+  constructor(
+    private readonly options: EtcdOptions,
+    private readonly runtime: Runtime,
+  ) {
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidInputError("new Etcd() needs an options object with endpoints", "options");
+    }
+    const endpoints = parseEndpoints(options.endpoints);
+    this.protocol = options.protocol ?? runtime.defaultProtocol;
+    if (!protocols.includes(this.protocol)) {
+      throw new InvalidInputError(
+        `unknown protocol "${String(this.protocol)}"; use one of ${protocols.join(", ")}`,
+        "protocol",
+      );
+    }
+    if (!runtime.transports[this.protocol]) {
+      throw new InvalidInputError(
+        `protocol "${this.protocol}" cannot be spoken in this runtime (${runtime.name}); use one of ${Object.keys(runtime.transports).join(", ")}`,
+        "protocol",
+      );
+    }
+    this.timeoutMs = nonNegative(options.timeoutMs, 30_000, "timeoutMs");
+    this.dialTimeoutMs = nonNegative(options.dialTimeoutMs, 5_000, "dialTimeoutMs");
+    this.maxRequestBytes = nonNegative(
+      options.maxRequestBytes,
+      defaultMaxRequestBytes,
+      "maxRequestBytes",
+    );
+    const autoSync = nonNegative(options.autoSyncIntervalMs, 0, "autoSyncIntervalMs");
+    if (autoSync && this.protocol === "grpc-web") {
+      throw new InvalidInputError(
+        'autoSyncIntervalMs is not for "grpc-web": its endpoints are proxies, not members',
+        "autoSyncIntervalMs",
+      );
+    }
+    this.clock = options.clock ?? systemClock;
+    this.pool = new EndpointPool(endpoints, this.clock);
+    if (options.health !== false) {
+      this.probe = new HealthProbe(this.pool, (url, signal) => this.probeEndpoint(url, signal), {
+        intervalMs: nonNegative(options.health?.intervalMs, 5_000, "health.intervalMs") || 5_000,
+        timeoutMs: nonNegative(options.health?.timeoutMs, 2_000, "health.timeoutMs") || 2_000,
+        clock: this.clock,
+      });
+      this.probe.start();
+    }
+    if (autoSync) this.scheduleSync(autoSync);
+  }
+
+  // ---- KV ----
+
+  /** Reads one key, or a range of keys (prefix, rangeEnd, fromKey), as clientv3's Get. */
+  get(key: Bytes, options: RangeOptions & CallOptions = {}): Promise<GetResult> {
+    const request = rangeRequest(key, options);
+    return this.unary(options, true, async (c, signal) =>
+      rangeResult(await c.kv.range(request, { signal })),
+    );
+  }
+
+  /** Writes a key. */
+  put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResult> {
+    const request = putRequest(key, value, options, this.maxRequestBytes);
+    return this.unary(options, false, async (c, signal) =>
+      putResult(await c.kv.put(request, { signal })),
+    );
+  }
+
+  /** Deletes a key, or a range of keys (prefix, rangeEnd, fromKey). */
+  delete(key: Bytes, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
+    const request = deleteRequest(key, options);
+    return this.unary(options, false, async (c, signal) =>
+      deleteResult(await c.kv.deleteRange(request, { signal })),
+    );
+  }
+
+  /** Compacts the store's history up to revision. */
+  compact(
+    revision: number | bigint,
+    options: CompactOptions & CallOptions = {},
+  ): Promise<CompactResult> {
+    const request = compactRequest(revision, options);
+    return this.unary(options, false, async (c, signal) => ({
+      header: header((await c.kv.compact(request, { signal })).header, "compact"),
+    }));
+  }
+
+  /**
+   * A transaction: `await etcd.txn().if(...).then(...).else(...)`. It is sent once, when first
+   * awaited or committed. A transaction of reads only is retried like a read.
+   */
+  txn(options: CallOptions = {}): Txn {
+    return new Txn(({ ifs, thens, elses }) => {
+      const request = txnRequest(ifs, thens, elses, this.maxRequestBytes);
+      const readOnly = [...thens, ...elses].every((o) => o.kind === "get");
+      return this.unary(options, readOnly, async (c, signal) =>
+        txnResult(await c.kv.txn(request, { signal })),
+      );
+    });
+  }
+
+  // ---- endpoints ----
+
+  /** Each endpoint's health, latency and last error. */
+  endpointStates(): readonly EndpointState[] {
+    return this.pool.list();
+  }
+
+  /** Calls listener whenever an endpoint's state changes; returns the unsubscribe function. */
+  onEndpointChange(listener: EndpointListener): () => void {
+    return this.pool.subscribe(listener);
+  }
+
+  /** Probes every endpoint now, and resolves with their states. */
+  async checkHealth(options: CallOptions = {}): Promise<readonly EndpointState[]> {
+    const probe =
+      this.probe ??
+      new HealthProbe(this.pool, (url, signal) => this.probeEndpoint(url, signal), {
+        intervalMs: 5_000,
+        timeoutMs: 2_000,
+        clock: this.clock,
+      });
+    await withDeadline(options, (d) => probe.probeAll(d.signal), this.clock);
+    return this.pool.list();
+  }
+
+  /** Replaces the endpoints with the client URLs of the cluster's started members. */
+  async sync(options: CallOptions = {}): Promise<readonly string[]> {
+    const res = await this.unary(options, true, (c, signal) =>
+      c.cluster.memberList({}, { signal }),
+    );
+    const urls = res.members
+      .filter((m) => m.name !== "" && !m.isLearner)
+      .flatMap((m) => m.clientURLs);
+    if (urls.length > 0) this.pool.replace(parseEndpoints([...new Set(urls)], "member clientURLs"));
+    return this.pool.list().map((s) => s.url);
+  }
+
+  /** Stops the health probe and sync, ends in-flight calls and closes every connection. */
+  async close(): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    this.closing.abort(new ContextError("canceled", { message: "the client was closed" }));
+    this.probe?.stop();
+    if (this.syncTimer !== undefined) this.clock.clearTimeout(this.syncTimer);
+    for (const c of this.connections.values()) c.close();
+    this.connections.clear();
+  }
+
+  // ---- internals ----
+
+  /**
+   * Runs one unary call under the caller's signal and time limit, on the pool's endpoints,
+   * with failover when it is safe: always for idempotent calls, else only when unsent.
+   * @internal
+   */
+  unary<T>(
+    options: CallOptions,
+    idempotent: boolean,
+    call: (c: Connection, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    if (this.closing.signal.aborted) {
+      return Promise.reject(new ContextError("canceled", { message: "the client is closed" }));
+    }
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, this.closing.signal])
+      : this.closing.signal;
+    return withDeadline(
+      { signal, timeoutMs: options.timeoutMs ?? this.timeoutMs },
+      (deadline) =>
+        withFailover(
+          this.pool,
+          deadline,
+          {
+            idempotent,
+            classify: classifyV3,
+            retry: this.options.retry,
+            attemptTimeoutMs: this.dialTimeoutMs,
+            clock: this.clock,
+          },
+          (endpoint, attemptSignal) => call(this.connection(endpoint), attemptSignal),
+        ),
+      this.clock,
+    );
+  }
+
+  private connection(endpoint: string): Connection {
+    let c = this.connections.get(endpoint);
+    if (!c) {
+      const factory = this.runtime.transports[this.protocol];
+      if (!factory) throw new InvalidInputError(`no transport for ${this.protocol}`, "protocol");
+      const t: EndpointTransport = factory({
+        baseUrl: endpoint,
+        fetch: this.options.fetch,
+        webSocket: this.options.webSocket ?? this.runtime.webSocket,
+      });
+      c = {
+        close: t.close,
+        kv: createClient(KV, t.transport),
+        lease: createClient(Lease, t.transport),
+        cluster: createClient(Cluster, t.transport),
+        maintenance: createClient(Maintenance, t.transport),
+      };
+      this.connections.set(endpoint, c);
+    }
+    return c;
+  }
+
+  /** Healthy: the member answers Status and has a leader. */
+  private async probeEndpoint(endpoint: string, signal: AbortSignal): Promise<void> {
+    const status = await this.connection(endpoint).maintenance.status({}, { signal });
+    if (status.leader === 0n) throw new Error("the member has no leader");
+  }
+
+  private scheduleSync(intervalMs: number): void {
+    this.syncTimer = this.clock.setTimeout(async () => {
+      try {
+        await this.sync();
+      } catch {
+        // Keep the endpoints we have; the next round tries again.
+      }
+      if (!this.closing.signal.aborted) this.scheduleSync(intervalMs);
+    }, intervalMs);
+    const t = this.syncTimer;
+    if (typeof t === "object" && t !== null && "unref" in t) (t as { unref(): void }).unref();
+  }
+}
+
+function nonNegative(v: number | undefined, fallback: number, field: string): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw new InvalidInputError(`${field} must be a number >= 0, got ${String(v)}`, field);
+  }
+  return v;
+}

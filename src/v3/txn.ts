@@ -1,0 +1,324 @@
+// Transactions: comparisons, operations and a builder whose commit() runs the RPC once.
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { InvalidInputError } from "../errors/etcd-error.js";
+import {
+  Compare_CompareResult,
+  Compare_CompareTarget,
+  type CompareSchema,
+  type RequestOpSchema,
+  type ResponseOp,
+  type TxnRequestSchema,
+  type TxnResponse,
+} from "../gen/etcdserverpb/rpc_pb.js";
+import { type Bytes, checkBytes } from "../internal/bytes.js";
+import { header, type ResponseHeader } from "./key-value.js";
+import {
+  checkSize,
+  type DeleteOptions,
+  type DeleteResult,
+  deleteRequest,
+  deleteResult,
+  type GetResult,
+  int64,
+  type KeyRangeOptions,
+  keyRange,
+  type PutOptions,
+  type PutResult,
+  putRequest,
+  putResult,
+  type RangeOptions,
+  rangeRequest,
+  rangeResult,
+} from "./kv.js";
+
+export type CompareOperator = "=" | "!=" | "<" | ">";
+
+const operators: Record<CompareOperator, Compare_CompareResult> = {
+  "=": Compare_CompareResult.EQUAL,
+  "!=": Compare_CompareResult.NOT_EQUAL,
+  "<": Compare_CompareResult.LESS,
+  ">": Compare_CompareResult.GREATER,
+};
+
+/** One condition of a transaction, made by the functions of `compare`. */
+export class Comparison {
+  /** @internal */
+  constructor(readonly message: MessageInitShape<typeof CompareSchema>) {}
+}
+
+function comparison(
+  key: Bytes,
+  operator: CompareOperator,
+  target: Compare_CompareTarget,
+  targetUnion: NonNullable<MessageInitShape<typeof CompareSchema>["targetUnion"]>,
+  range: KeyRangeOptions,
+): Comparison {
+  const result = operators[operator];
+  if (result === undefined) {
+    throw new InvalidInputError(
+      `compare: operator must be one of =, !=, <, >; got ${String(operator)}`,
+      "operator",
+    );
+  }
+  return new Comparison({ ...keyRange(key, range, "compare"), result, target, targetUnion });
+}
+
+/**
+ * Conditions for `txn().if(...)`. Each compares one key (or, with `range`, every key in a
+ * range) against a value: `compare.version("k", "=", 0)` holds when "k" does not exist.
+ */
+export const compare = {
+  value: (key: Bytes, operator: CompareOperator, value: Bytes, range: KeyRangeOptions = {}) =>
+    comparison(
+      key,
+      operator,
+      Compare_CompareTarget.VALUE,
+      { case: "value", value: checkBytes(value, "value") },
+      range,
+    ),
+  version: (
+    key: Bytes,
+    operator: CompareOperator,
+    version: number | bigint,
+    range: KeyRangeOptions = {},
+  ) =>
+    comparison(
+      key,
+      operator,
+      Compare_CompareTarget.VERSION,
+      { case: "version", value: int64(version, "version") },
+      range,
+    ),
+  createRevision: (
+    key: Bytes,
+    operator: CompareOperator,
+    revision: number | bigint,
+    range: KeyRangeOptions = {},
+  ) =>
+    comparison(
+      key,
+      operator,
+      Compare_CompareTarget.CREATE,
+      { case: "createRevision", value: int64(revision, "createRevision") },
+      range,
+    ),
+  modRevision: (
+    key: Bytes,
+    operator: CompareOperator,
+    revision: number | bigint,
+    range: KeyRangeOptions = {},
+  ) =>
+    comparison(
+      key,
+      operator,
+      Compare_CompareTarget.MOD,
+      { case: "modRevision", value: int64(revision, "modRevision") },
+      range,
+    ),
+  lease: (
+    key: Bytes,
+    operator: CompareOperator,
+    lease: number | bigint,
+    range: KeyRangeOptions = {},
+  ) =>
+    comparison(
+      key,
+      operator,
+      Compare_CompareTarget.LEASE,
+      { case: "lease", value: int64(lease, "lease") },
+      range,
+    ),
+};
+
+type OpKind = "get" | "put" | "delete" | "txn";
+
+/** One operation of a transaction, made by the functions of `op`. */
+export class TxnOp {
+  /** @internal */
+  constructor(
+    readonly kind: OpKind,
+    /** Builds the message; the size limit is known only when the client sends it. */
+    readonly build: (maxRequestBytes: number) => MessageInitShape<typeof RequestOpSchema>,
+    /** Bytes of keys and values, for the size check. */
+    readonly payloadBytes: number,
+  ) {}
+}
+
+export interface NestedTxn {
+  if?: readonly Comparison[];
+  then?: readonly TxnOp[];
+  else?: readonly TxnOp[];
+}
+
+/** Operations for `txn().then(...)` and `.else(...)`, checked as they are made. */
+export const op = {
+  get: (key: Bytes, options: RangeOptions = {}): TxnOp => {
+    const request = rangeRequest(key, options);
+    return new TxnOp("get", () => ({ request: { case: "requestRange", value: request } }), 0);
+  },
+  put: (key: Bytes, value: Bytes, options: PutOptions = {}): TxnOp => {
+    const size = checkBytes(key, "key").length + checkBytes(value, "value").length;
+    return new TxnOp(
+      "put",
+      (max) => ({ request: { case: "requestPut", value: putRequest(key, value, options, max) } }),
+      size,
+    );
+  },
+  delete: (key: Bytes, options: DeleteOptions = {}): TxnOp => {
+    const request = deleteRequest(key, options);
+    return new TxnOp(
+      "delete",
+      () => ({ request: { case: "requestDeleteRange", value: request } }),
+      0,
+    );
+  },
+  txn: (t: NestedTxn): TxnOp => {
+    const ops = [...(t.then ?? []), ...(t.else ?? [])];
+    return new TxnOp(
+      "txn",
+      (max) => ({
+        request: {
+          case: "requestTxn",
+          value: txnRequest(t.if ?? [], t.then ?? [], t.else ?? [], max),
+        },
+      }),
+      ops.reduce((n, o) => n + o.payloadBytes, 0),
+    );
+  },
+};
+
+export type OpResult =
+  | ({ type: "get" } & GetResult)
+  | ({ type: "put" } & PutResult)
+  | ({ type: "delete" } & DeleteResult)
+  | ({ type: "txn" } & TxnResult);
+
+export interface TxnResult {
+  header: ResponseHeader;
+  /** The comparisons all held, so the `then` operations ran (else the `else` ones). */
+  succeeded: boolean;
+  responses: OpResult[];
+}
+
+export function txnRequest(
+  ifs: readonly Comparison[],
+  thens: readonly TxnOp[],
+  elses: readonly TxnOp[],
+  maxRequestBytes: number,
+): MessageInitShape<typeof TxnRequestSchema> {
+  for (const c of ifs) {
+    if (!(c instanceof Comparison)) {
+      throw new InvalidInputError("txn: if() takes comparisons made with compare.*", "if");
+    }
+  }
+  for (const o of [...thens, ...elses]) {
+    if (!(o instanceof TxnOp)) {
+      throw new InvalidInputError("txn: then() and else() take operations made with op.*", "then");
+    }
+  }
+  checkSize(
+    [...thens, ...elses].reduce((n, o) => n + o.payloadBytes, 0),
+    maxRequestBytes,
+    "txn",
+  );
+  return {
+    compare: ifs.map((c) => c.message),
+    success: thens.map((o) => o.build(maxRequestBytes)),
+    failure: elses.map((o) => o.build(maxRequestBytes)),
+  };
+}
+
+export function txnResult(res: TxnResponse): TxnResult {
+  return {
+    header: header(res.header, "txn"),
+    succeeded: res.succeeded,
+    responses: res.responses.map(opResult),
+  };
+}
+
+function opResult(r: ResponseOp): OpResult {
+  switch (r.response.case) {
+    case "responseRange":
+      return { type: "get", ...rangeResult(r.response.value) };
+    case "responsePut":
+      return { type: "put", ...putResult(r.response.value) };
+    case "responseDeleteRange":
+      return { type: "delete", ...deleteResult(r.response.value) };
+    case "responseTxn":
+      return { type: "txn", ...txnResult(r.response.value) };
+    default:
+      return { type: "get", ...rangeResult({ kvs: [], more: false, count: 0n } as never) };
+  }
+}
+
+/**
+ * A transaction under construction, read like Go's If/Then/Else:
+ *
+ *     const r = await etcd.txn().if(compare.version("k", "=", 0)).then(op.put("k", "v")).else(op.get("k"))
+ *
+ * Awaiting it (or commit()) sends it, once: every later await or commit() returns the same
+ * result. After that the builder is frozen, so nothing added later can silently go unsent.
+ * then() with operations adds operations; then() with callbacks, as `await` calls it, commits.
+ */
+export class Txn implements PromiseLike<TxnResult> {
+  private readonly ifs: Comparison[] = [];
+  private readonly thens: TxnOp[] = [];
+  private readonly elses: TxnOp[] = [];
+  private sent: Promise<TxnResult> | undefined;
+
+  /** @internal */
+  constructor(
+    private readonly send: (txn: {
+      ifs: readonly Comparison[];
+      thens: readonly TxnOp[];
+      elses: readonly TxnOp[];
+    }) => Promise<TxnResult>,
+  ) {}
+
+  if(...comparisons: Comparison[]): this {
+    this.unsent("if");
+    this.ifs.push(...comparisons);
+    return this;
+  }
+
+  /** Adds operations to run when every comparison holds. */
+  // biome-ignore lint/suspicious/noThenProperty: awaiting the builder commits it, once.
+  then(...ops: TxnOp[]): this;
+  /** Commits, as a promise's then(). */
+  // biome-ignore lint/suspicious/noThenProperty: awaiting the builder commits it, once.
+  then<R1 = TxnResult, R2 = never>(
+    onfulfilled?: ((value: TxnResult) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2>;
+  // biome-ignore lint/suspicious/noThenProperty: awaiting the builder commits it, once.
+  then(...args: unknown[]): unknown {
+    if (args.length > 0 && args.every((a) => a instanceof TxnOp)) {
+      this.unsent("then");
+      this.thens.push(...(args as TxnOp[]));
+      return this;
+    }
+    if (args.length === 0) return this;
+    return this.commit().then(
+      args[0] as ((v: TxnResult) => unknown) | undefined,
+      args[1] as ((r: unknown) => unknown) | undefined,
+    );
+  }
+
+  else(...ops: TxnOp[]): this {
+    this.unsent("else");
+    this.elses.push(...ops);
+    return this;
+  }
+
+  /** Sends the transaction, once. */
+  commit(): Promise<TxnResult> {
+    this.sent ??= this.send({ ifs: this.ifs, thens: this.thens, elses: this.elses });
+    return this.sent;
+  }
+
+  private unsent(method: string): void {
+    if (this.sent) {
+      throw new InvalidInputError(`txn: ${method}() after it was sent; build a new txn`, method);
+    }
+  }
+}
