@@ -152,9 +152,10 @@ export class EtcdClient {
   }
 
   // ---- KV ----
+  // Bad input rejects the returned promise, before anything is sent.
 
   /** Reads one key, or a range of keys (prefix, rangeEnd, fromKey), as clientv3's Get. */
-  get(key: Bytes, options: RangeOptions & CallOptions = {}): Promise<GetResult> {
+  async get(key: Bytes, options: RangeOptions & CallOptions = {}): Promise<GetResult> {
     const request = rangeRequest(key, options);
     return this.unary(options, true, async (c, signal) =>
       rangeResult(await c.kv.range(request, { signal })),
@@ -162,7 +163,7 @@ export class EtcdClient {
   }
 
   /** Writes a key. */
-  put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResult> {
+  async put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResult> {
     const request = putRequest(key, value, options, this.maxRequestBytes);
     return this.unary(options, false, async (c, signal) =>
       putResult(await c.kv.put(request, { signal })),
@@ -170,7 +171,7 @@ export class EtcdClient {
   }
 
   /** Deletes a key, or a range of keys (prefix, rangeEnd, fromKey). */
-  delete(key: Bytes, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
+  async delete(key: Bytes, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
     const request = deleteRequest(key, options);
     return this.unary(options, false, async (c, signal) =>
       deleteResult(await c.kv.deleteRange(request, { signal })),
@@ -178,7 +179,7 @@ export class EtcdClient {
   }
 
   /** Compacts the store's history up to revision. */
-  compact(
+  async compact(
     revision: number | bigint,
     options: CompactOptions & CallOptions = {},
   ): Promise<CompactResult> {

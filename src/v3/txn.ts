@@ -144,10 +144,11 @@ export class TxnOp {
   ) {}
 }
 
+/** A txn inside a txn, in etcd's own terms: compare, then success or failure. */
 export interface NestedTxn {
-  if?: readonly Comparison[];
-  then?: readonly TxnOp[];
-  else?: readonly TxnOp[];
+  compare?: readonly Comparison[];
+  success?: readonly TxnOp[];
+  failure?: readonly TxnOp[];
 }
 
 /** Operations for `txn().then(...)` and `.else(...)`, checked as they are made. */
@@ -173,13 +174,13 @@ export const op = {
     );
   },
   txn: (t: NestedTxn): TxnOp => {
-    const ops = [...(t.then ?? []), ...(t.else ?? [])];
+    const ops = [...(t.success ?? []), ...(t.failure ?? [])];
     return new TxnOp(
       "txn",
       (max) => ({
         request: {
           case: "requestTxn",
-          value: txnRequest(t.if ?? [], t.then ?? [], t.else ?? [], max),
+          value: txnRequest(t.compare ?? [], t.success ?? [], t.failure ?? [], max),
         },
       }),
       ops.reduce((n, o) => n + o.payloadBytes, 0),
@@ -254,13 +255,14 @@ function opResult(r: ResponseOp): OpResult {
 /**
  * A transaction under construction, read like Go's If/Then/Else:
  *
- *     const r = await etcd.txn().if(compare.version("k", "=", 0)).then(op.put("k", "v")).else(op.get("k"))
+ *     const r = await etcd.txn().if(compare.version("k", "=", 0)).then(op.put("k", "v")).else(op.get("k")).commit()
  *
- * Awaiting it (or commit()) sends it, once: every later await or commit() returns the same
- * result. After that the builder is frozen, so nothing added later can silently go unsent.
- * then() with operations adds operations; then() with callbacks, as `await` calls it, commits.
+ * commit() sends it once: calling it again returns the same promise, and the builder is
+ * frozen after it, so nothing added later can silently go unsent. (TypeScript refuses to
+ * await the builder itself because of its then(); a plain-JavaScript `await` of it commits
+ * it, once, rather than hanging.)
  */
-export class Txn implements PromiseLike<TxnResult> {
+export class Txn {
   private readonly ifs: Comparison[] = [];
   private readonly thens: TxnOp[] = [];
   private readonly elses: TxnOp[] = [];
@@ -275,33 +277,28 @@ export class Txn implements PromiseLike<TxnResult> {
     }) => Promise<TxnResult>,
   ) {}
 
+  /** Adds conditions; the txn succeeds when all of them hold. */
   if(...comparisons: Comparison[]): this {
     this.unsent("if");
     this.ifs.push(...comparisons);
     return this;
   }
 
-  /** Adds operations to run when every comparison holds. */
-  // biome-ignore lint/suspicious/noThenProperty: awaiting the builder commits it, once.
+  /** Adds operations to run when every condition holds. */
+  // biome-ignore lint/suspicious/noThenProperty: Go's Then; see the class comment for await.
   then(...ops: TxnOp[]): this;
-  /** Commits, as a promise's then(). */
-  // biome-ignore lint/suspicious/noThenProperty: awaiting the builder commits it, once.
-  then<R1 = TxnResult, R2 = never>(
-    onfulfilled?: ((value: TxnResult) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2>;
-  // biome-ignore lint/suspicious/noThenProperty: awaiting the builder commits it, once.
+  // biome-ignore lint/suspicious/noThenProperty: Go's Then; see the class comment for await.
   then(...args: unknown[]): unknown {
-    if (args.length > 0 && args.every((a) => a instanceof TxnOp)) {
-      this.unsent("then");
-      this.thens.push(...(args as TxnOp[]));
-      return this;
+    if (args.some((a) => typeof a === "function")) {
+      // Called by `await` (thenable resolution): commit, once.
+      return this.commit().then(
+        args[0] as ((v: TxnResult) => unknown) | undefined,
+        args[1] as ((r: unknown) => unknown) | undefined,
+      );
     }
-    if (args.length === 0) return this;
-    return this.commit().then(
-      args[0] as ((v: TxnResult) => unknown) | undefined,
-      args[1] as ((r: unknown) => unknown) | undefined,
-    );
+    this.unsent("then");
+    this.thens.push(...(args as TxnOp[]));
+    return this;
   }
 
   else(...ops: TxnOp[]): this {

@@ -104,14 +104,18 @@ describe.each(protocolEndpoints.names)("KV and Txn over %s", (protocol: Protocol
 
   it("runs a txn with then, else and a nested txn, once however often awaited", async () => {
     const created = etcdTxnCreate(client, "t/lock", "me");
-    const first = await created;
+    const first = await created.commit();
     expect(first.succeeded).toBe(true);
     expect(first.responses[0]?.type).toBe("put");
-    const again = await created;
+    const again = await created.commit();
     expect(again).toBe(first);
+    // A plain-JavaScript await of the builder commits too, and still only once.
+    const awaited = await (created as unknown as PromiseLike<unknown>);
+    expect(awaited).toBe(first);
+    expect(() => created.then(op.put("t/late", "x"))).toThrow(/after it was sent/);
     expect((await client.get("t/lock")).first?.version).toBe(1n);
 
-    const lost = await etcdTxnCreate(client, "t/lock", "you");
+    const lost = await etcdTxnCreate(client, "t/lock", "you").commit();
     expect(lost.succeeded).toBe(false);
     const read = lost.responses[0];
     expect(read?.type === "get" && read.first?.text()).toBe("me");
@@ -121,12 +125,13 @@ describe.each(protocolEndpoints.names)("KV and Txn over %s", (protocol: Protocol
       .if(compare.value("t/lock", "=", "me"), compare.modRevision("t/lock", ">", 0))
       .then(
         op.txn({
-          if: [compare.createRevision("t/other", "=", 0)],
-          then: [op.put("t/other", "x")],
-          else: [op.delete("t/other")],
+          compare: [compare.createRevision("t/other", "=", 0)],
+          success: [op.put("t/other", "x")],
+          failure: [op.delete("t/other")],
         }),
         op.get("t/", { prefix: true, countOnly: true }),
-      );
+      )
+      .commit();
     expect(nested.succeeded).toBe(true);
     const inner = nested.responses[0];
     expect(inner?.type).toBe("txn");
@@ -141,7 +146,8 @@ describe.each(protocolEndpoints.names)("KV and Txn over %s", (protocol: Protocol
         compare.version("t/lock", "!=", 5),
         compare.value("t/lock", "<", "z"),
       )
-      .then(op.get("t/lock"));
+      .then(op.get("t/lock"))
+      .commit();
     expect(lease.succeeded).toBe(true);
   });
 
@@ -158,12 +164,14 @@ describe.each(protocolEndpoints.names)("KV and Txn over %s", (protocol: Protocol
   });
 
   it("refuses bad input before sending", async () => {
-    await expect(() => client.put("", "x")).toThrow(InvalidInputError);
-    expect(() => client.get("")).toThrow(InvalidInputError);
-    expect(() => client.put("big", new Uint8Array(1.5 * 1024 * 1024))).toThrow(/request limit/);
-    expect(() => client.get("k", { limit: -1 })).toThrow(InvalidInputError);
-    expect(() => client.get("k", { prefix: true, fromKey: true })).toThrow(/only one of/);
-    expect(() => client.put("k", 5 as unknown as string)).toThrow(/string or a Uint8Array/);
+    await expect(client.put("", "x")).rejects.toThrow(InvalidInputError);
+    await expect(client.get("")).rejects.toThrow(InvalidInputError);
+    await expect(client.put("big", new Uint8Array(1.5 * 1024 * 1024))).rejects.toThrow(
+      /request limit/,
+    );
+    await expect(client.get("k", { limit: -1 })).rejects.toThrow(InvalidInputError);
+    await expect(client.get("k", { prefix: true, fromKey: true })).rejects.toThrow(/only one of/);
+    await expect(client.put("k", 5 as unknown as string)).rejects.toThrow(/string or a Uint8Array/);
     expect((await client.get("big")).first).toBeUndefined();
   });
 
