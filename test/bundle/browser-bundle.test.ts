@@ -1,0 +1,57 @@
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+import { describe, expect, it } from "vitest";
+
+// A browser app bundles "etcd-web" through the package's "browser" condition. That bundle
+// must hold no node:* module and nothing Node-only (connect-node, ws, the bridge).
+const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+
+async function bundle(entry: string) {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: "browser",
+    format: "esm",
+    write: false,
+    metafile: true,
+    minify: true,
+    logLevel: "silent",
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  const code = result.outputFiles.map((f) => f.text).join("\n");
+  return { inputs, code };
+}
+
+describe("browser bundle", () => {
+  it("maps the package's browser condition to the browser entry", () => {
+    expect(pkg.exports["."].browser).toBe("./dist/index.js");
+    expect(pkg.exports["."].node).toBe("./dist/node.js");
+  });
+
+  it.each(["src/index.ts", "src/v2/index.ts"])("%s pulls in no Node module", async (entry) => {
+    const { inputs, code } = await bundle(entry);
+    expect(inputs.length).toBeGreaterThan(5);
+    const nodeOnly = inputs.filter(
+      (i) =>
+        i.startsWith("node:") ||
+        /connect-node|node_modules\/ws\/|src\/bridge\/|\.node\.ts$/.test(i),
+    );
+    expect(nodeOnly).toEqual([]);
+    expect(code).not.toMatch(/["']node:[a-z]/);
+    expect(gzipSync(code).length).toBeGreaterThan(1000);
+  });
+
+  it("the Node entry does pull in connect-node, so the check above can fail", async () => {
+    const result = await build({
+      entryPoints: ["src/node.ts"],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      write: false,
+      metafile: true,
+      logLevel: "silent",
+    });
+    expect(Object.keys(result.metafile.inputs).some((i) => i.includes("connect-node"))).toBe(true);
+  });
+});
