@@ -1,4 +1,4 @@
-import { type Client, createClient } from "@connectrpc/connect";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import {
   type EndpointListener,
   EndpointPool,
@@ -8,7 +8,7 @@ import { parseEndpoints } from "../endpoints/endpoint-url.js";
 import { type RetryOptions, withFailover } from "../endpoints/failover.js";
 import { HealthProbe } from "../endpoints/health-probe.js";
 import { ContextError, InvalidInputError } from "../errors/etcd-error.js";
-import { Cluster, KV, Lease, Maintenance } from "../gen/etcdserverpb/rpc_pb.js";
+import { Cluster, KV, Lease, Maintenance, Watch } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Bytes } from "../internal/bytes.js";
 import type { CallOptions } from "../internal/call-options.js";
 import { type Clock, systemClock } from "../internal/clock.js";
@@ -40,7 +40,10 @@ import {
   rangeRequest,
   rangeResult,
 } from "./kv.js";
+import { serverStreaming } from "./streaming.js";
 import { Txn, txnRequest, txnResult } from "./txn.js";
+import { type WatchRequestInit, WatchStream } from "./watch-stream.js";
+import { Watcher, type WatchOptions } from "./watcher.js";
 
 export interface EtcdOptions {
   /**
@@ -81,6 +84,7 @@ export interface EtcdOptions {
 /** The services of one endpoint, over one transport. */
 interface Connection {
   readonly close: () => void;
+  readonly transport: Transport;
   readonly kv: Client<typeof KV>;
   readonly lease: Client<typeof Lease>;
   readonly cluster: Client<typeof Cluster>;
@@ -102,6 +106,8 @@ export class EtcdClient {
   private readonly dialTimeoutMs: number;
   private readonly maxRequestBytes: number;
   private syncTimer: unknown;
+  private sharedWatchStream: WatchStream | undefined;
+  private readonly watchers = new Set<Watcher>();
 
   constructor(
     private readonly options: EtcdOptions,
@@ -203,6 +209,57 @@ export class EtcdClient {
     });
   }
 
+  // ---- watch ----
+
+  /**
+   * Watches a key or a range: an async iterable of responses, as clientv3's Watch channel.
+   * Each event arrives once, in revision order, across broken streams and failover. End it
+   * with options.signal, watcher.cancel(), or by leaving the for-await loop.
+   *
+   * On "grpc" and "gateway" every watch of the client shares one stream (one WebSocket on
+   * the gateway). On "grpc-web" each watch is its own HTTP request: over HTTP/1.1 a browser
+   * holds at most 6 per origin, so a 7th watch (and every call behind it) waits; serve the
+   * proxy over HTTPS (HTTP/2) to lift that.
+   */
+  watch(key: Bytes, options: WatchOptions = {}): Watcher {
+    if (this.closing.signal.aborted) {
+      throw new ContextError("canceled", { message: "the client is closed" });
+    }
+    const w = new Watcher(key, options);
+    this.watchers.add(w);
+    w.onStateChange((s) => {
+      if (s === "closed" || s === "failed") this.watchers.delete(w);
+    });
+    if (this.protocol === "grpc-web") {
+      this.newWatchStream(false).add(w);
+    } else {
+      this.sharedWatchStream ??= this.newWatchStream(true);
+      this.sharedWatchStream.add(w);
+    }
+    return w;
+  }
+
+  private newWatchStream(multiplexed: boolean): WatchStream {
+    const method = multiplexed ? Watch.method.watch : serverStreaming(Watch.method.watch);
+    return new WatchStream({
+      multiplexed,
+      clock: this.clock,
+      backoff: this.options.retry?.backoff,
+      classify: (e) => classifyV3(e, "watch"),
+      open: async (requests: AsyncIterable<WatchRequestInit>, signal: AbortSignal) => {
+        const endpoint = this.pool.order()[0] ?? this.pool.pinned;
+        const { transport } = this.connection(endpoint);
+        const res = await transport.stream(method, signal, undefined, undefined, requests);
+        return {
+          responses: res.message,
+          done: (error: unknown) => {
+            if (error instanceof Error) this.pool.reportFailure(endpoint, error);
+          },
+        };
+      },
+    });
+  }
+
   // ---- endpoints ----
 
   /** Each endpoint's health, latency and last error. */
@@ -245,6 +302,7 @@ export class EtcdClient {
     if (this.closing.signal.aborted) return;
     this.closing.abort(new ContextError("canceled", { message: "the client was closed" }));
     this.probe?.stop();
+    for (const w of [...this.watchers]) w.cancel();
     if (this.syncTimer !== undefined) this.clock.clearTimeout(this.syncTimer);
     for (const c of this.connections.values()) c.close();
     this.connections.clear();
@@ -299,6 +357,7 @@ export class EtcdClient {
       });
       c = {
         close: t.close,
+        transport: t.transport,
         kv: createClient(KV, t.transport),
         lease: createClient(Lease, t.transport),
         cluster: createClient(Cluster, t.transport),

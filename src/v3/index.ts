@@ -24,3 +24,5 @@ export {
   TxnOp,
   type TxnResult,
 } from "./txn.js";
+export type { WatchEvent, WatchOptions, WatchResponse, WatchState } from "./watcher.js";
+export { Watcher } from "./watcher.js";

@@ -1,0 +1,168 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import type { AttemptVerdict } from "../endpoints/failover.js";
+import { GrpcError } from "../errors/grpc-error.js";
+import type { WatchRequestSchema, WatchResponse } from "../gen/etcdserverpb/rpc_pb.js";
+import { AsyncQueue } from "../internal/async-queue.js";
+import { type BackoffOptions, backoffDelay, sleep } from "../internal/backoff.js";
+import type { Clock } from "../internal/clock.js";
+import type { Watcher, WatchHost } from "./watcher.js";
+
+export type WatchRequestInit = MessageInitShape<typeof WatchRequestSchema>;
+
+export interface WatchStreamDeps {
+  /**
+   * Opens one Watch stream on some endpoint, sending `requests` as they come. For a
+   * multiplexed stream the method is etcd's bidi Watch; otherwise the one-request
+   * server-streaming form (grpc-web). `done(error)` reports how that endpoint fared.
+   */
+  open(
+    requests: AsyncIterable<WatchRequestInit>,
+    signal: AbortSignal,
+  ): Promise<{ responses: AsyncIterable<WatchResponse>; done(error: unknown): void }>;
+  /** Many watches share this stream (bidi), or it carries one (server streaming). */
+  multiplexed: boolean;
+  classify(error: unknown): AttemptVerdict;
+  backoff?: BackoffOptions | undefined;
+  clock: Clock;
+  /** Called when the last watcher left. */
+  onIdle?: (() => void) | undefined;
+}
+
+/**
+ * One Watch stream and the watches on it. Creates go out one at a time: etcd numbers the
+ * watches of a stream in the order it creates them, so each "created" answer belongs to the
+ * oldest unanswered create. When the stream breaks, it reopens after jittered backoff and
+ * re-creates every watch from its next revision, so no event is lost or repeated. A watch
+ * leaving sends a cancel (shared stream) or ends the stream (its own); the last one leaving
+ * a shared stream ends it too.
+ */
+export class WatchStream implements WatchHost {
+  private readonly watchers = new Set<Watcher>();
+  private readonly byId = new Map<bigint, Watcher>();
+  private pendingCreates: Watcher[] = [];
+  private requests: AsyncQueue<WatchRequestInit> | undefined;
+  private abort: AbortController | undefined;
+  private running = false;
+  private createInFlight = false;
+
+  constructor(private readonly deps: WatchStreamDeps) {}
+
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  add(w: Watcher): void {
+    if (!this.deps.multiplexed && this.watchers.size > 0) {
+      throw new Error("a server-streaming watch stream carries one watch");
+    }
+    this.watchers.add(w);
+    w.attach(this);
+    if (!this.running) {
+      void this.run();
+    } else {
+      this.pendingCreates.push(w);
+      this.sendNextCreate();
+    }
+  }
+
+  remove(w: Watcher): void {
+    if (!this.watchers.delete(w)) return;
+    this.pendingCreates = this.pendingCreates.filter((p) => p !== w);
+    for (const [id, v] of this.byId) {
+      if (v !== w) continue;
+      this.byId.delete(id);
+      if (this.deps.multiplexed && this.watchers.size > 0) {
+        this.requests?.push({ requestUnion: { case: "cancelRequest", value: { watchId: id } } });
+      }
+    }
+    if (this.watchers.size === 0) {
+      this.abort?.abort(new Error("no watch left on the stream"));
+      this.deps.onIdle?.();
+    }
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    let failures = 0;
+    try {
+      while (this.watchers.size > 0) {
+        const abort = new AbortController();
+        const requests = new AsyncQueue<WatchRequestInit>();
+        this.abort = abort;
+        this.requests = requests;
+        this.byId.clear();
+        this.createInFlight = false;
+        this.pendingCreates = [...this.watchers];
+        for (const w of this.watchers) w.connecting(failures > 0);
+        this.sendNextCreate();
+        let error: unknown;
+        let report: ((e: unknown) => void) | undefined;
+        try {
+          const { responses, done } = await this.deps.open(requests, abort.signal);
+          report = done;
+          for await (const res of responses) {
+            if (this.handle(res)) failures = 0;
+          }
+          error = new GrpcError(Code.Unavailable, "the watch stream ended");
+        } catch (e) {
+          error = e;
+        } finally {
+          requests.end();
+        }
+        if (abort.signal.aborted || this.watchers.size === 0) {
+          report?.(undefined);
+          continue;
+        }
+        const verdict = this.deps.classify(error);
+        report?.(verdict.endpointFailed ? verdict.error : undefined);
+        if (!verdict.endpointFailed) {
+          for (const w of [...this.watchers]) w.fail(verdict.error);
+          break;
+        }
+        await sleep(backoffDelay(failures++, this.deps.backoff), undefined, this.deps.clock);
+      }
+    } finally {
+      this.running = false;
+      this.abort = undefined;
+      this.requests = undefined;
+    }
+  }
+
+  /** Routes one response; true when it shows the stream works (a watch was created). */
+  private handle(res: WatchResponse): boolean {
+    if (res.created) {
+      const w = this.pendingCreates.shift();
+      this.createInFlight = false;
+      this.sendNextCreate();
+      if (!w) return true;
+      if (!this.watchers.has(w)) {
+        // Left while its create was in flight: cancel it on the server too.
+        if (this.deps.multiplexed) {
+          this.requests?.push({
+            requestUnion: { case: "cancelRequest", value: { watchId: res.watchId } },
+          });
+        }
+        return true;
+      }
+      this.byId.set(res.watchId, w);
+      w.created(res);
+      if (res.canceled) w.deliver(res);
+      return true;
+    }
+    const w = this.byId.get(res.watchId);
+    if (!w) return false;
+    w.deliver(res);
+    return false;
+  }
+
+  private sendNextCreate(): void {
+    if (this.createInFlight) return;
+    const next = this.pendingCreates[0];
+    if (!next || !this.requests) return;
+    this.createInFlight = true;
+    this.requests.push({ requestUnion: { case: "createRequest", value: next.createRequest() } });
+    // A one-request stream (grpc-web) sends nothing more.
+    if (!this.deps.multiplexed) this.requests.end();
+  }
+}
