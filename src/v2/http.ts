@@ -1,16 +1,11 @@
 import type { EndpointPool } from "../endpoints/endpoint-pool.js";
-import { type AttemptVerdict, type RetryOptions, withFailover } from "../endpoints/failover.js";
-import {
-  ClusterError,
-  ContextError,
-  EtcdError,
-  InvalidInputError,
-  ResponseError,
-} from "../errors/etcd-error.js";
+import { type RetryOptions, withFailover } from "../endpoints/failover.js";
+import { ClusterError, ContextError, EtcdError, ResponseError } from "../errors/etcd-error.js";
 import type { Clock } from "../internal/clock.js";
 import type { Deadline } from "../internal/deadline.js";
+import { classify, isBodyTimeout } from "./classify.js";
 import { bad, decodeV2Error, type RawAnswer } from "./decode.js";
-import { V2Error } from "./v2-error.js";
+import { HeaderTimer } from "./header-timer.js";
 
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -161,118 +156,4 @@ function etcdIndex(headers: Headers): number | undefined {
 function snippet(text: string): string {
   const t = text.trim();
   return t.length > 120 ? `${t.slice(0, 120)}…` : t;
-}
-
-/** What a failed attempt means for failover. */
-export function classify(e: unknown, endpoint: string): AttemptVerdict {
-  if (e instanceof V2Error) {
-    // 5xx is etcd's 300 (raft internal, e.g. a request timeout) or 301: this member cannot
-    // serve now, and the request may have been proposed.
-    return { error: e, endpointFailed: (e.status ?? 0) >= 500, maybeSent: true };
-  }
-  if (e instanceof ResponseError) {
-    // A server without v2 says so for good; anything else not etcd's is a broken endpoint.
-    return { error: e, endpointFailed: e.status !== 404, maybeSent: true };
-  }
-  if (e instanceof ContextError) return { error: e, endpointFailed: true, maybeSent: true };
-  if (e instanceof EtcdError) return { error: e, endpointFailed: false, maybeSent: true };
-  return { error: networkError(e, endpoint), endpointFailed: true, maybeSent: !neverSent(e) };
-}
-
-// Socket errors (Node's; browsers give no detail) that mean the request never left.
-const notSentCodes = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-]);
-
-function neverSent(e: unknown): boolean {
-  return causes(e).some((c) => {
-    const code = (c as { code?: unknown }).code;
-    return typeof code === "string" && notSentCodes.has(code);
-  });
-}
-
-function isBodyTimeout(e: unknown): boolean {
-  return causes(e).some((c) => (c as { code?: unknown }).code === "UND_ERR_BODY_TIMEOUT");
-}
-
-function causes(e: unknown): object[] {
-  const out: object[] = [];
-  for (let c = e; typeof c === "object" && c !== null && out.length < 8; ) {
-    out.push(c);
-    c = (c as { cause?: unknown }).cause;
-  }
-  return out;
-}
-
-/** fetch's "fetch failed", with the reason from its cause chain. */
-function networkError(e: unknown, endpoint: string): Error {
-  const messages = causes(e)
-    .map((c) => (c instanceof Error ? c.message : ""))
-    .filter((m) => m !== "");
-  const message = [...new Set(messages)].join(": ") || String(e);
-  return new Error(`${endpoint}: ${message}`, { cause: e });
-}
-
-/**
- * One attempt's signal: the call's, plus a limit that holds only until the response headers
- * arrive (Go's HeaderTimeoutPerRequest). Clears its timer and listener on every path.
- */
-class HeaderTimer {
-  readonly signal: AbortSignal;
-  expired = false;
-  private readonly controller = new AbortController();
-  private timer: unknown;
-  private readonly onAbort = () => this.controller.abort(this.parent.reason);
-
-  constructor(
-    private readonly parent: AbortSignal,
-    ms: number,
-    private readonly clock: Clock,
-  ) {
-    this.signal = this.controller.signal;
-    if (parent.aborted) {
-      this.onAbort();
-      return;
-    }
-    parent.addEventListener("abort", this.onAbort, { once: true });
-    if (ms > 0) {
-      this.timer = clock.setTimeout(() => {
-        this.timer = undefined;
-        this.expired = true;
-        this.controller.abort(new Error("response headers timed out"));
-      }, ms);
-    }
-  }
-
-  headersArrived(): void {
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  dispose(): void {
-    this.headersArrived();
-    this.parent.removeEventListener("abort", this.onAbort);
-  }
-}
-
-/** "Basic base64(user:password)" over UTF-8, or undefined without a username. */
-export function basicAuth(
-  username: string | undefined,
-  password: string | undefined,
-): string | undefined {
-  if (username === undefined || username === "") {
-    if (password) throw new InvalidInputError("a password needs a username", "password");
-    return undefined;
-  }
-  if (username.includes(":")) {
-    throw new InvalidInputError("a username for basic auth cannot contain ':'", "username");
-  }
-  const bytes = new TextEncoder().encode(`${username}:${password ?? ""}`);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `Basic ${btoa(binary)}`;
 }
