@@ -1,3 +1,4 @@
+import { gatewayTransport } from "./transport/gateway.js";
 import { grpcWebTransport } from "./transport/grpc-web.js";
 import type { Runtime } from "./transport/protocol.js";
 
@@ -5,6 +6,6 @@ import type { Runtime } from "./transport/protocol.js";
 export const browserRuntime: Runtime = {
   name: "browser",
   defaultProtocol: "grpc-web",
-  transports: { "grpc-web": grpcWebTransport },
+  transports: { "grpc-web": grpcWebTransport, gateway: gatewayTransport },
   webSocket: typeof WebSocket === "undefined" ? undefined : WebSocket,
 };

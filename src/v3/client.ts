@@ -1,4 +1,3 @@
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import {
   type EndpointListener,
   EndpointPool,
@@ -8,19 +7,22 @@ import { parseEndpoints } from "../endpoints/endpoint-url.js";
 import { type RetryOptions, withFailover } from "../endpoints/failover.js";
 import { HealthProbe } from "../endpoints/health-probe.js";
 import { ContextError, InvalidInputError } from "../errors/etcd-error.js";
-import { Cluster, KV, Lease, Maintenance, Watch } from "../gen/etcdserverpb/rpc_pb.js";
+import { Watch } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Bytes } from "../internal/bytes.js";
 import type { CallOptions } from "../internal/call-options.js";
 import { type Clock, systemClock } from "../internal/clock.js";
 import { withDeadline } from "../internal/deadline.js";
 import {
-  type EndpointTransport,
   type Protocol,
   protocols,
   type Runtime,
   type WebSocketConstructor,
 } from "../transport/protocol.js";
+import { AuthApi } from "./auth.js";
+import { AuthSession, type Credentials } from "./auth-session.js";
 import { classifyV3 } from "./classify.js";
+import { ClusterApi } from "./cluster.js";
+import { type AttemptOptions, type Caller, type Connection, connection } from "./connection.js";
 import { header } from "./key-value.js";
 import {
   type CompactOptions,
@@ -40,6 +42,8 @@ import {
   rangeRequest,
   rangeResult,
 } from "./kv.js";
+import { LeaseApi } from "./lease.js";
+import { MaintenanceApi } from "./maintenance.js";
 import { serverStreaming } from "./streaming.js";
 import { Txn, txnRequest, txnResult } from "./txn.js";
 import { type WatchRequestInit, WatchStream } from "./watch-stream.js";
@@ -73,6 +77,11 @@ export interface EtcdOptions {
    * whose endpoints are proxies rather than members.
    */
   autoSyncIntervalMs?: number | undefined;
+  /**
+   * Log in as this user: the client gets a token with Authenticate, sends it with every call
+   * and gets a new one when etcd says it went stale. The password stays in memory only.
+   */
+  auth?: Credentials | undefined;
   /** fetch for "grpc-web" and "gateway". */
   fetch?: typeof globalThis.fetch | undefined;
   /** The WebSocket constructor for "gateway" streams. */
@@ -81,22 +90,20 @@ export interface EtcdOptions {
   clock?: Clock | undefined;
 }
 
-/** The services of one endpoint, over one transport. */
-interface Connection {
-  readonly close: () => void;
-  readonly transport: Transport;
-  readonly kv: Client<typeof KV>;
-  readonly lease: Client<typeof Lease>;
-  readonly cluster: Client<typeof Cluster>;
-  readonly maintenance: Client<typeof Maintenance>;
-}
-
 /**
  * The v3 client: one API over grpc-web, etcd's gateway and grpc. Construct it through the
  * `Etcd` class of the package entry, which knows which protocols the runtime can speak.
  */
-export class EtcdClient {
+export class EtcdClient implements Caller {
   readonly protocol: Protocol;
+  /** Leases: grant, revoke, timeToLive, leases, keepAliveOnce, keepAlive. */
+  readonly lease: LeaseApi;
+  /** Cluster membership. */
+  readonly cluster: ClusterApi;
+  /** Status, alarms, defragment, hashes. */
+  readonly maintenance: MaintenanceApi;
+  /** Auth, user and role management. */
+  readonly auth: AuthApi;
   private readonly pool: EndpointPool;
   private readonly connections = new Map<string, Connection>();
   private readonly closing = new AbortController();
@@ -106,6 +113,7 @@ export class EtcdClient {
   private readonly dialTimeoutMs: number;
   private readonly maxRequestBytes: number;
   private syncTimer: unknown;
+  private readonly session: AuthSession | undefined;
   private sharedWatchStream: WatchStream | undefined;
   private readonly watchers = new Set<Watcher>();
 
@@ -146,6 +154,11 @@ export class EtcdClient {
     }
     this.clock = options.clock ?? systemClock;
     this.pool = new EndpointPool(endpoints, this.clock);
+    this.session = options.auth && new AuthSession(checkCredentials(options.auth));
+    this.lease = new LeaseApi(this, this.clock);
+    this.cluster = new ClusterApi(this);
+    this.maintenance = new MaintenanceApi(this);
+    this.auth = new AuthApi(this);
     if (options.health !== false) {
       this.probe = new HealthProbe(this.pool, (url, signal) => this.probeEndpoint(url, signal), {
         intervalMs: nonNegative(options.health?.intervalMs, 5_000, "health.intervalMs") || 5_000,
@@ -163,24 +176,20 @@ export class EtcdClient {
   /** Reads one key, or a range of keys (prefix, rangeEnd, fromKey), as clientv3's Get. */
   async get(key: Bytes, options: RangeOptions & CallOptions = {}): Promise<GetResult> {
     const request = rangeRequest(key, options);
-    return this.unary(options, true, async (c, signal) =>
-      rangeResult(await c.kv.range(request, { signal })),
-    );
+    return this.unary(options, true, async (c, a) => rangeResult(await c.kv.range(request, a)));
   }
 
   /** Writes a key. */
   async put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResult> {
     const request = putRequest(key, value, options, this.maxRequestBytes);
-    return this.unary(options, false, async (c, signal) =>
-      putResult(await c.kv.put(request, { signal })),
-    );
+    return this.unary(options, false, async (c, a) => putResult(await c.kv.put(request, a)));
   }
 
   /** Deletes a key, or a range of keys (prefix, rangeEnd, fromKey). */
   async delete(key: Bytes, options: DeleteOptions & CallOptions = {}): Promise<DeleteResult> {
     const request = deleteRequest(key, options);
-    return this.unary(options, false, async (c, signal) =>
-      deleteResult(await c.kv.deleteRange(request, { signal })),
+    return this.unary(options, false, async (c, a) =>
+      deleteResult(await c.kv.deleteRange(request, a)),
     );
   }
 
@@ -190,8 +199,8 @@ export class EtcdClient {
     options: CompactOptions & CallOptions = {},
   ): Promise<CompactResult> {
     const request = compactRequest(revision, options);
-    return this.unary(options, false, async (c, signal) => ({
-      header: header((await c.kv.compact(request, { signal })).header, "compact"),
+    return this.unary(options, false, async (c, a) => ({
+      header: header((await c.kv.compact(request, a)).header, "compact"),
     }));
   }
 
@@ -203,9 +212,7 @@ export class EtcdClient {
     return new Txn(({ ifs, thens, elses }) => {
       const request = txnRequest(ifs, thens, elses, this.maxRequestBytes);
       const readOnly = [...thens, ...elses].every((o) => o.kind === "get");
-      return this.unary(options, readOnly, async (c, signal) =>
-        txnResult(await c.kv.txn(request, { signal })),
-      );
+      return this.unary(options, readOnly, async (c, a) => txnResult(await c.kv.txn(request, a)));
     });
   }
 
@@ -230,7 +237,9 @@ export class EtcdClient {
     w.onStateChange((s) => {
       if (s === "closed" || s === "failed") this.watchers.delete(w);
     });
-    if (this.protocol === "grpc-web") {
+    // etcd's WebSocket gateway does not pass a token on (etcd-io/etcd#19752), so with auth a
+    // gateway watch is a POST of its own, as on grpc-web.
+    if (this.protocol === "grpc-web" || (this.protocol === "gateway" && this.session)) {
       this.newWatchStream(false).add(w);
     } else {
       this.sharedWatchStream ??= this.newWatchStream(true);
@@ -248,8 +257,9 @@ export class EtcdClient {
       classify: (e) => classifyV3(e, "watch"),
       open: async (requests: AsyncIterable<WatchRequestInit>, signal: AbortSignal) => {
         const endpoint = this.pool.order()[0] ?? this.pool.pinned;
-        const { transport } = this.connection(endpoint);
-        const res = await transport.stream(method, signal, undefined, undefined, requests);
+        const c = this.connection(endpoint);
+        const headers = this.session ? { token: await this.session.token(c, signal) } : undefined;
+        const res = await c.transport.stream(method, signal, undefined, headers, requests);
         return {
           responses: res.message,
           done: (error: unknown) => {
@@ -287,9 +297,7 @@ export class EtcdClient {
 
   /** Replaces the endpoints with the client URLs of the cluster's started members. */
   async sync(options: CallOptions = {}): Promise<readonly string[]> {
-    const res = await this.unary(options, true, (c, signal) =>
-      c.cluster.memberList({}, { signal }),
-    );
+    const res = await this.unary(options, true, (c, a) => c.cluster.memberList({}, a));
     const urls = res.members
       .filter((m) => m.name !== "" && !m.isLearner)
       .flatMap((m) => m.clientURLs);
@@ -318,7 +326,7 @@ export class EtcdClient {
   unary<T>(
     options: CallOptions,
     idempotent: boolean,
-    call: (c: Connection, signal: AbortSignal) => Promise<T>,
+    call: (c: Connection, attempt: AttemptOptions) => Promise<T>,
   ): Promise<T> {
     if (this.closing.signal.aborted) {
       return Promise.reject(new ContextError("canceled", { message: "the client is closed" }));
@@ -339,10 +347,20 @@ export class EtcdClient {
             attemptTimeoutMs: this.dialTimeoutMs,
             clock: this.clock,
           },
-          (endpoint, attemptSignal) => call(this.connection(endpoint), attemptSignal),
+          (endpoint, signal) => this.attempt(this.connection(endpoint), signal, call),
         ),
       this.clock,
     );
+  }
+
+  /** One attempt on one endpoint, with the auth token when the client logs in. */
+  private attempt<T>(
+    c: Connection,
+    signal: AbortSignal,
+    call: (c: Connection, attempt: AttemptOptions) => Promise<T>,
+  ): Promise<T> {
+    if (!this.session) return call(c, { signal });
+    return this.session.run(c, signal, (token) => call(c, { signal, headers: { token } }));
   }
 
   private connection(endpoint: string): Connection {
@@ -350,19 +368,13 @@ export class EtcdClient {
     if (!c) {
       const factory = this.runtime.transports[this.protocol];
       if (!factory) throw new InvalidInputError(`no transport for ${this.protocol}`, "protocol");
-      const t: EndpointTransport = factory({
-        baseUrl: endpoint,
-        fetch: this.options.fetch,
-        webSocket: this.options.webSocket ?? this.runtime.webSocket,
-      });
-      c = {
-        close: t.close,
-        transport: t.transport,
-        kv: createClient(KV, t.transport),
-        lease: createClient(Lease, t.transport),
-        cluster: createClient(Cluster, t.transport),
-        maintenance: createClient(Maintenance, t.transport),
-      };
+      c = connection(
+        factory({
+          baseUrl: endpoint,
+          fetch: this.options.fetch,
+          webSocket: this.options.webSocket ?? this.runtime.webSocket,
+        }),
+      );
       this.connections.set(endpoint, c);
     }
     return c;
@@ -370,7 +382,9 @@ export class EtcdClient {
 
   /** Healthy: the member answers Status and has a leader. */
   private async probeEndpoint(endpoint: string, signal: AbortSignal): Promise<void> {
-    const status = await this.connection(endpoint).maintenance.status({}, { signal });
+    const status = await this.attempt(this.connection(endpoint), signal, (c, a) =>
+      c.maintenance.status({}, a),
+    );
     if (status.leader === 0n) throw new Error("the member has no leader");
   }
 
@@ -386,6 +400,16 @@ export class EtcdClient {
     const t = this.syncTimer;
     if (typeof t === "object" && t !== null && "unref" in t) (t as { unref(): void }).unref();
   }
+}
+
+function checkCredentials(auth: Credentials): Credentials {
+  if (typeof auth.username !== "string" || auth.username === "") {
+    throw new InvalidInputError("auth.username must be a non-empty string", "auth.username");
+  }
+  if (typeof auth.password !== "string") {
+    throw new InvalidInputError("auth.password must be a string", "auth.password");
+  }
+  return { username: auth.username, password: auth.password };
 }
 
 function nonNegative(v: number | undefined, fallback: number, field: string): number {

@@ -1,4 +1,8 @@
+export type { AuthApi, Permission, PermissionType } from "./auth.js";
+export type { Credentials } from "./auth-session.js";
 export { EtcdClient, type EtcdOptions } from "./client.js";
+export type { ClusterApi, Member, MemberList } from "./cluster.js";
+export { KeepAlive, type KeepAliveOptions, type KeepAliveState } from "./keep-alive.js";
 export { KeyValue, type ResponseHeader } from "./key-value.js";
 export type {
   CompactOptions,
@@ -13,6 +17,8 @@ export type {
   SortOrder,
   SortTarget,
 } from "./kv.js";
+export type { LeaseApi, LeaseGrant, LeaseKeepAliveResult, LeaseTimeToLive } from "./lease.js";
+export type { Alarm, AlarmName, MaintenanceApi, MemberStatus } from "./maintenance.js";
 export {
   type CompareOperator,
   Comparison,

@@ -1,0 +1,96 @@
+import type { JsonValue } from "@bufbuild/protobuf";
+import {
+  bodyExcerpt,
+  gatewayStatus,
+  notEtcd,
+  type ResponseSource,
+  statusError,
+  unavailable,
+} from "./error-mapping.js";
+import { parseJson } from "./json-codec.js";
+
+export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
+
+/** What a call over fetch needs from the transport. */
+export interface GatewayHttp {
+  /** The endpoint (baseUrl), for errors. */
+  endpoint: string;
+  fetch: FetchFn;
+}
+
+/** The call's auth token: the "token" header of the grpc protocols, or an Authorization header. */
+export function authToken(header: Headers): string | undefined {
+  return header.get("token") ?? header.get("authorization") ?? undefined;
+}
+
+/**
+ * The headers the gateway gets. etcd's CORS allows only accept, content-type and authorization,
+ * so nothing else goes: any other header of the call is dropped here.
+ */
+export function gatewayHeaders(header: Headers): Headers {
+  const out = new Headers({ accept: "application/json", "content-type": "application/json" });
+  const token = authToken(header);
+  // The gateway reads the token from Authorization, bare (no "Bearer ").
+  if (token !== undefined) out.set("authorization", token);
+  return out;
+}
+
+/** POSTs a JSON body; a failure to connect is Unavailable, an abort is left to the caller. */
+export async function post(
+  http: GatewayHttp,
+  url: string,
+  header: Headers,
+  body: string,
+  signal: AbortSignal,
+): Promise<Response> {
+  try {
+    return await http.fetch(url, { method: "POST", headers: gatewayHeaders(header), body, signal });
+  } catch (e) {
+    if (signal.aborted) throw e;
+    throw unavailable(`cannot reach ${url}`, e);
+  }
+}
+
+export function responseSource(endpoint: string, url: string, res: Response): ResponseSource {
+  return {
+    endpoint,
+    url,
+    status: res.status,
+    contentType: res.headers.get("content-type") ?? undefined,
+  };
+}
+
+/** Every answer of etcd's gateway is JSON. */
+export function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/json\s*(;|$)/i.test(contentType);
+}
+
+/**
+ * Reads a whole answer: the JSON of a 2xx, or throws etcd's status (ConnectError) for an error
+ * answer, or ResponseError for anything that is not the gateway's JSON.
+ */
+export async function readAnswer(
+  res: Response,
+  signal: AbortSignal,
+  source: ResponseSource,
+): Promise<JsonValue> {
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (e) {
+    if (signal.aborted) throw e;
+    throw unavailable(`the connection to ${source.url} broke during the response`, e);
+  }
+  if (!isJson(source.contentType)) {
+    const what =
+      res.status === 404
+        ? `no gateway path ${new URL(source.url).pathname} there (an older etcd, or not etcd)`
+        : "not a JSON answer of etcd's gateway";
+    throw notEtcd(`${what}: "${bodyExcerpt(text)}"`, source);
+  }
+  const json = parseJson(text, source);
+  if (res.ok) return json;
+  const status = gatewayStatus(json);
+  if (status) throw statusError(status, res.headers);
+  throw notEtcd(`an error answer without a gRPC status: "${bodyExcerpt(text)}"`, source);
+}
