@@ -13,7 +13,6 @@ const memberUncertain: ReadonlySet<EtcdReason> = new Set([
   "timeout-due-to-leader-fail",
   "timeout-due-to-connection-lost",
   "timeout-wait-applied-index",
-  "unhealthy",
 ]);
 // Socket errors that mean the request never left this machine.
 const notSentCodes = new Set([

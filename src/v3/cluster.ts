@@ -3,7 +3,7 @@ import type { Member as MemberPb } from "../gen/etcdserverpb/rpc_pb.js";
 import type { CallOptions } from "../internal/call-options.js";
 import type { Caller } from "./connection.js";
 import { header, type ResponseHeader } from "./key-value.js";
-import { int64 } from "./kv.js";
+import { uint64 } from "./kv.js";
 
 export interface Member {
   id: bigint;
@@ -49,7 +49,7 @@ export class ClusterApi {
   }
 
   async memberRemove(id: number | bigint, options: CallOptions = {}): Promise<MemberList> {
-    const ID = int64(id, "id");
+    const ID = uint64(id, "id");
     return this.caller.unary(options, false, async (c, a) => {
       const res = await c.cluster.memberRemove({ ID }, a);
       return { header: header(res.header, "member remove"), members: res.members.map(member) };
@@ -61,7 +61,7 @@ export class ClusterApi {
     peerUrls: readonly string[],
     options: CallOptions = {},
   ): Promise<MemberList> {
-    const ID = int64(id, "id");
+    const ID = uint64(id, "id");
     const peerURLs = parseEndpoints(peerUrls, "peerUrls");
     return this.caller.unary(options, false, async (c, a) => {
       const res = await c.cluster.memberUpdate({ ID, peerURLs }, a);
@@ -71,7 +71,7 @@ export class ClusterApi {
 
   /** Promotes a learner that has caught up with the leader to a voting member. */
   async memberPromote(id: number | bigint, options: CallOptions = {}): Promise<MemberList> {
-    const ID = int64(id, "id");
+    const ID = uint64(id, "id");
     return this.caller.unary(options, false, async (c, a) => {
       const res = await c.cluster.memberPromote({ ID }, a);
       return { header: header(res.header, "member promote"), members: res.members.map(member) };

@@ -63,6 +63,11 @@ export function header(h: ResponseHeaderPb | undefined, what: string): ResponseH
   };
 }
 
+/** For the few responses etcd 3.4 sends without a header (Defragment; Alarm on the gateway). */
+export function optionalHeader(h: ResponseHeaderPb | undefined): ResponseHeader | undefined {
+  return h && header(h, "");
+}
+
 export function keyValues(kvs: readonly KeyValuePb[]): KeyValue[] {
   return kvs.map((kv) => new KeyValue(kv));
 }

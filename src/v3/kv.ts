@@ -140,6 +140,13 @@ export function int64(v: number | bigint | undefined, field: string): bigint {
   throw new InvalidInputError(`${field} must be a whole number >= 0, got ${String(v)}`, field);
 }
 
+/** A member ID: etcd's uint64. */
+export function uint64(v: number | bigint | undefined, field: string): bigint {
+  if (typeof v === "bigint" && v >= 0n && v < 2n ** 64n) return v;
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  throw new InvalidInputError(`${field} must be a whole number >= 0, got ${String(v)}`, field);
+}
+
 const sortTargets: Record<SortTarget, RangeRequest_SortTarget> = {
   key: RangeRequest_SortTarget.KEY,
   version: RangeRequest_SortTarget.VERSION,

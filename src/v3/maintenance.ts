@@ -1,8 +1,8 @@
 import { AlarmRequest_AlarmAction, AlarmType } from "../gen/etcdserverpb/rpc_pb.js";
 import type { CallOptions } from "../internal/call-options.js";
 import type { Caller } from "./connection.js";
-import { header, type ResponseHeader } from "./key-value.js";
-import { int64 } from "./kv.js";
+import { header, optionalHeader, type ResponseHeader } from "./key-value.js";
+import { int64, uint64 } from "./kv.js";
 
 export interface MemberStatus {
   header: ResponseHeader;
@@ -70,7 +70,7 @@ export class MaintenanceApi {
     const type = Number(Object.entries(alarmNames).find(([, n]) => n === alarm)?.[0] ?? 0);
     return this.alarm(
       AlarmRequest_AlarmAction.DEACTIVATE,
-      int64(options.memberId, "memberId"),
+      uint64(options.memberId ?? 0, "memberId"),
       type,
       options,
       true,
@@ -78,9 +78,9 @@ export class MaintenanceApi {
   }
 
   /** Defragments the member's backend, giving freed space back to the file system. */
-  async defragment(options: CallOptions = {}): Promise<{ header: ResponseHeader }> {
+  async defragment(options: CallOptions = {}): Promise<{ header: ResponseHeader | undefined }> {
     return this.caller.unary(options, true, async (c, a) => ({
-      header: header((await c.maintenance.defragment({}, a)).header, "defragment"),
+      header: optionalHeader((await c.maintenance.defragment({}, a)).header),
     }));
   }
 
