@@ -1,5 +1,6 @@
 import type { AttemptVerdict } from "../endpoints/failover.js";
 import { ContextError, EtcdError, ResponseError } from "../errors/etcd-error.js";
+import { causes, neverSent } from "../internal/causes.js";
 import { V2Error } from "./v2-error.js";
 
 /** What a failed attempt means for failover. */
@@ -16,33 +17,8 @@ export function classify(e: unknown, endpoint: string): AttemptVerdict {
   return { error: networkError(e, endpoint), endpointFailed: true, maybeSent: !neverSent(e) };
 }
 
-// Socket errors (Node's; browsers give no detail) that mean the request never left.
-const notSentCodes = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-]);
-
-function neverSent(e: unknown): boolean {
-  return causes(e).some((c) => {
-    const code = (c as { code?: unknown }).code;
-    return typeof code === "string" && notSentCodes.has(code);
-  });
-}
-
 export function isBodyTimeout(e: unknown): boolean {
   return causes(e).some((c) => (c as { code?: unknown }).code === "UND_ERR_BODY_TIMEOUT");
-}
-
-function causes(e: unknown): object[] {
-  const out: object[] = [];
-  for (let c = e; typeof c === "object" && c !== null && out.length < 8; ) {
-    out.push(c);
-    c = (c as { cause?: unknown }).cause;
-  }
-  return out;
 }
 
 /** fetch's "fetch failed", with the reason from its cause chain. */

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { AttemptVerdict } from "../endpoints/failover.js";
 import { EtcdError, ResponseError } from "../errors/etcd-error.js";
 import { type EtcdReason, GrpcError } from "../errors/grpc-error.js";
+import { causes, neverSent } from "../internal/causes.js";
 
 // etcd's answers that say "this member cannot serve now", where another member may.
 // Rejected before the request was proposed, so it was not applied.
@@ -13,14 +14,6 @@ const memberUncertain: ReadonlySet<EtcdReason> = new Set([
   "timeout-due-to-leader-fail",
   "timeout-due-to-connection-lost",
   "timeout-wait-applied-index",
-]);
-// Socket errors that mean the request never left this machine.
-const notSentCodes = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
 ]);
 
 /** Turns whatever a transport threw into one of etcd-web's errors. */
@@ -60,21 +53,7 @@ export function classifyV3(e: unknown, endpoint: string): AttemptVerdict {
   }
 }
 
-/** True when the cause chain shows the connection was refused or never made. */
-function neverSent(e: unknown): boolean {
-  return (
-    findCause(e, (c): c is { code: string } => {
-      const code = (c as { code?: unknown }).code;
-      return typeof code === "string" && notSentCodes.has(code);
-    }) !== undefined
-  );
-}
-
 function findCause<T>(e: unknown, match: (c: unknown) => c is T): T | undefined {
-  let c: unknown = e;
-  for (let depth = 0; c && depth < 8; depth++) {
-    if (match(c)) return c;
-    c = (c as { cause?: unknown }).cause;
-  }
+  for (const c of causes(e)) if (match(c)) return c;
   return undefined;
 }

@@ -1,74 +1,60 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, GrpcError, type Protocol } from "../../src/node.js";
 import { EtcdCluster } from "../harness/etcd.js";
-import { protocolEndpoints } from "./protocols.js";
+import { onProtocol, protocolEndpoints } from "./protocols.js";
 
 describe.each(protocolEndpoints.names)("leases over %s", (protocol: Protocol) => {
-  let etcd: EtcdCluster;
-  let client: Etcd;
-  let stopProxy: () => Promise<void>;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start({ corsOrigins: ["http://127.0.0.1:5173"] });
-    const ep = await protocolEndpoints.start(protocol, etcd.endpoints);
-    stopProxy = ep.stop;
-    client = new Etcd({ endpoints: ep.endpoints, protocol, health: false });
-  });
-  afterAll(async () => {
-    await client?.close();
-    await stopProxy?.();
-    await etcd?.stop();
-  });
+  const t = onProtocol(protocol);
 
   it("grants, attaches keys, reads TTL and keys, lists, renews once and revokes", async () => {
-    const lease = await client.lease.grant(30);
+    const lease = await t.client.lease.grant(30);
     expect(lease.ttl).toBe(30n);
-    await client.put("lease/a", "1", { lease: lease.id });
-    await client.put("lease/b", "2", { lease: lease.id });
-    const ttl = await client.lease.timeToLive(lease.id, { keys: true });
+    await t.client.put("lease/a", "1", { lease: lease.id });
+    await t.client.put("lease/b", "2", { lease: lease.id });
+    const ttl = await t.client.lease.timeToLive(lease.id, { keys: true });
     expect(ttl.grantedTtl).toBe(30n);
     expect(ttl.ttl).toBeGreaterThan(25n);
     expect(ttl.keys.map((k) => new TextDecoder().decode(k)).sort()).toEqual(["lease/a", "lease/b"]);
-    expect(await client.lease.leases()).toContain(lease.id);
-    expect((await client.get("lease/a")).first?.lease).toBe(lease.id);
-    const renewed = await client.lease.keepAliveOnce(lease.id);
+    expect(await t.client.lease.leases()).toContain(lease.id);
+    expect((await t.client.get("lease/a")).first?.lease).toBe(lease.id);
+    const renewed = await t.client.lease.keepAliveOnce(lease.id);
     expect(renewed.ttl).toBe(30n);
 
-    await client.lease.revoke(lease.id);
-    expect((await client.get("lease/", { prefix: true })).count).toBe(0n);
-    expect((await client.lease.timeToLive(lease.id)).ttl).toBe(-1n);
-    const err = await client.lease.keepAliveOnce(lease.id).catch((e) => e);
+    await t.client.lease.revoke(lease.id);
+    expect((await t.client.get("lease/", { prefix: true })).count).toBe(0n);
+    expect((await t.client.lease.timeToLive(lease.id)).ttl).toBe(-1n);
+    const err = await t.client.lease.keepAliveOnce(lease.id).catch((e) => e);
     expect(err).toBeInstanceOf(GrpcError);
     expect(err.reason).toBe("lease-not-found");
-    const put = await client.put("lease/c", "x", { lease: lease.id }).catch((e) => e);
+    const put = await t.client.put("lease/c", "x", { lease: lease.id }).catch((e) => e);
     expect(put.reason).toBe("lease-not-found");
   });
 
   it("keepAlive renews past the TTL until stopped, and reports a revoke as a loss", async () => {
-    const lease = await client.lease.grant(2);
-    await client.put("ka/key", "alive", { lease: lease.id });
+    const lease = await t.client.lease.grant(2);
+    await t.client.put("ka/key", "alive", { lease: lease.id });
     const ctl = new AbortController();
-    const ka = client.lease.keepAlive(lease.id, { signal: ctl.signal });
+    const ka = t.client.lease.keepAlive(lease.id, { signal: ctl.signal });
     let renewals = 0;
     ka.onRenew(() => renewals++);
     await new Promise((r) => setTimeout(r, 4000));
     expect(ka.state).toBe("alive");
     expect(renewals).toBeGreaterThanOrEqual(4);
-    expect((await client.get("ka/key")).first?.text()).toBe("alive");
+    expect((await t.client.get("ka/key")).first?.text()).toBe("alive");
     ctl.abort();
     expect(ka.state).toBe("stopped");
 
-    const other = await client.lease.grant(5);
-    const ka2 = client.lease.keepAlive(other.id);
+    const other = await t.client.lease.grant(5);
+    const ka2 = t.client.lease.keepAlive(other.id);
     await new Promise((r) => ka2.onRenew(r));
-    await client.lease.revoke(other.id);
+    await t.client.lease.revoke(other.id);
     const lost = await ka2.lost;
     expect(ka2.state).toBe("lost");
     expect(lost).toBeInstanceOf(GrpcError);
     expect((lost as GrpcError).reason).toBe("lease-not-found");
     // The first lease, no longer renewed, expires.
     await new Promise((r) => setTimeout(r, 3000));
-    expect((await client.get("ka/key")).first).toBeUndefined();
+    expect((await t.client.get("ka/key")).first).toBeUndefined();
   });
 });
 

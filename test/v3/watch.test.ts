@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   compare,
   Etcd,
@@ -8,8 +8,7 @@ import {
   type WatchEvent,
   type Watcher,
 } from "../../src/node.js";
-import { EtcdCluster } from "../harness/etcd.js";
-import { protocolEndpoints } from "./protocols.js";
+import { onProtocol, protocolEndpoints } from "./protocols.js";
 
 async function collect(w: Watcher, count: number, timeoutMs = 10_000): Promise<WatchEvent[]> {
   const events: WatchEvent[] = [];
@@ -40,30 +39,16 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Pro
 }
 
 describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => {
-  let etcd: EtcdCluster;
-  let client: Etcd;
-  let stopProxy: () => Promise<void>;
-
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start({ corsOrigins: ["http://127.0.0.1:5173"] });
-    const ep = await protocolEndpoints.start(protocol, etcd.endpoints);
-    stopProxy = ep.stop;
-    client = new Etcd({ endpoints: ep.endpoints, protocol, health: false });
-  });
-  afterAll(async () => {
-    await client?.close();
-    await stopProxy?.();
-    await etcd?.stop();
-  });
+  const t = onProtocol(protocol);
 
   it("delivers puts and deletes with prevKv, in order", async () => {
-    const w = client.watch("w1/", { prefix: true, prevKv: true });
+    const w = t.client.watch("w1/", { prefix: true, prevKv: true });
     const got = collect(w, 4);
     await waitWatching(w);
-    await client.put("w1/a", "1");
-    await client.put("w1/b", "2");
-    await client.put("w1/a", "3");
-    await client.delete("w1/b");
+    await t.client.put("w1/a", "1");
+    await t.client.put("w1/b", "2");
+    await t.client.put("w1/a", "3");
+    await t.client.delete("w1/b");
     const events = await got;
     expect(events.map((e) => [e.type, e.kv.keyText, e.kv.text()])).toEqual([
       ["put", "w1/a", "1"],
@@ -79,10 +64,10 @@ describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => 
   });
 
   it("replays history from startRevision, with filters", async () => {
-    const first = await client.put("w2/x", "a");
-    await client.delete("w2/x");
-    await client.put("w2/x", "b");
-    const w = client.watch("w2/x", {
+    const first = await t.client.put("w2/x", "a");
+    await t.client.delete("w2/x");
+    await t.client.put("w2/x", "b");
+    const w = t.client.watch("w2/x", {
       startRevision: first.header.revision,
       filters: { noDelete: true },
     });
@@ -91,10 +76,10 @@ describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => 
   });
 
   it("ends a watch on a compacted revision with a 'compacted' GrpcError", async () => {
-    const a = await client.put("w3", "1");
-    const b = await client.put("w3", "2");
-    await client.compact(b.header.revision);
-    const w = client.watch("w3", { startRevision: a.header.revision });
+    const a = await t.client.put("w3", "1");
+    const b = await t.client.put("w3", "2");
+    await t.client.compact(b.header.revision);
+    const w = t.client.watch("w3", { startRevision: a.header.revision });
     const err = await collect(w, 1).catch((e) => e);
     expect(err).toBeInstanceOf(GrpcError);
     expect(err.reason).toBe("compacted");
@@ -103,14 +88,14 @@ describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => 
   });
 
   it("closes the server-side watch on abort, and keeps the others", async () => {
-    const url = etcd.member(0).clientUrl;
+    const url = t.etcd.member(0).clientUrl;
     // Every earlier watch has ended, so etcd must have closed them all.
     await eventually(async () => (await watcherGauge(url)) === 0);
-    const keeper = client.watch("w4/keeper");
+    const keeper = t.client.watch("w4/keeper");
     await waitWatching(keeper);
     await eventually(async () => (await watcherGauge(url)) === 1);
     const ctl = new AbortController();
-    const w = client.watch("w4", { signal: ctl.signal });
+    const w = t.client.watch("w4", { signal: ctl.signal });
     await waitWatching(w);
     await eventually(async () => (await watcherGauge(url)) === 2);
     ctl.abort();
@@ -118,36 +103,36 @@ describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => 
     await eventually(async () => (await watcherGauge(url)) === 1);
     expect(keeper.state).toBe("watching");
     const got = collect(keeper, 1);
-    await client.put("w4/keeper", "still here");
+    await t.client.put("w4/keeper", "still here");
     expect((await got).map((e) => e.kv.text())).toEqual(["still here"]);
     await eventually(async () => (await watcherGauge(url)) === 0);
   });
 
   it("keeps other watches going when one consumer throws", async () => {
-    const bad = client.watch("w5/bad");
-    const good = client.watch("w5/good");
+    const bad = t.client.watch("w5/bad");
+    const good = t.client.watch("w5/good");
     await waitWatching(bad);
     await waitWatching(good);
     const failing = (async () => {
       for await (const _ of bad) throw new Error("consumer bug");
     })();
     const got = collect(good, 2);
-    await client.put("w5/bad", "x");
+    await t.client.put("w5/bad", "x");
     await expect(failing).rejects.toThrow("consumer bug");
     expect(bad.state).toBe("closed");
-    await client.put("w5/good", "1");
-    await client.put("w5/good", "2");
+    await t.client.put("w5/good", "1");
+    await t.client.put("w5/good", "2");
     expect((await got).map((e) => e.kv.text())).toEqual(["1", "2"]);
   });
 
   it("resumes after its member restarts, losing and repeating nothing", async () => {
-    const w = client.watch("w6/", { prefix: true });
+    const w = t.client.watch("w6/", { prefix: true });
     await waitWatching(w);
     const got = collect(w, 300, 30_000);
-    const writer = new Etcd({ endpoints: etcd.endpoints, protocol: "grpc", health: false });
+    const writer = new Etcd({ endpoints: t.etcd.endpoints, protocol: "grpc", health: false });
     try {
       for (let i = 0; i < 300; i++) {
-        if (i === 100 || i === 200) await etcd.member(0).restart();
+        if (i === 100 || i === 200) await t.etcd.member(0).restart();
         await createOnce(writer, `w6/${String(i).padStart(4, "0")}`);
       }
     } finally {
