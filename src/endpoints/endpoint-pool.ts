@@ -86,7 +86,7 @@ export class EndpointPool {
     this.states = urls.map((u) => this.get(u) ?? fresh(u));
     this.pin = Math.max(0, this.indexOf(pinned));
     const first = this.states[0];
-    if (first) for (const l of this.listeners) l(first, this.states);
+    if (first) this.notify(first);
   }
 
   /** Calls listener on every change of an endpoint's state; returns the unsubscribe function. */
@@ -110,9 +110,13 @@ export class EndpointPool {
       checkedAt: this.clock.now(),
     };
     this.states = this.states.map((s, j) => (j === i ? next : s));
+    this.notify(next);
+  }
+
+  private notify(changed: EndpointState): void {
     for (const l of this.listeners) {
       try {
-        l(next, this.states);
+        l(changed, this.states);
       } catch {
         // A listener's bug must not break calls.
       }

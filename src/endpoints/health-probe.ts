@@ -55,7 +55,9 @@ export class HealthProbe {
     const controller = new AbortController();
     this.running = controller;
     await this.probeAll(controller.signal);
-    if (this.running === controller) this.running = undefined;
+    // stop() (and perhaps start()) ran meanwhile: that round's loop is not this one.
+    if (this.running !== controller) return;
+    this.running = undefined;
     if (this.stopped) return;
     this.timer = this.clock.setTimeout(() => void this.round(), this.options.intervalMs);
     unref(this.timer);

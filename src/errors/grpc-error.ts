@@ -115,8 +115,9 @@ const reasons: ReadonlyArray<[string, EtcdReason]> = [
   ["unhealthy cluster", "unhealthy"],
   ["corrupt cluster", "corrupt"],
   ["bad leader transferee", "bad-leader-transferee"],
-  ["cluster version is not available", "cluster-version-unavailable"],
-  ["wrong downgrade target version", "wrong-downgrade-version"],
+  ["cluster version not found during downgrade", "cluster-version-unavailable"],
+  ["wrong downgrade target version format", "wrong-downgrade-version"],
+  ["watch canceled", "watch-canceled"],
 ];
 const byMessage = new Map(reasons);
 

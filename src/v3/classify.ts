@@ -14,6 +14,8 @@ const memberUncertain: ReadonlySet<EtcdReason> = new Set([
   "timeout-due-to-leader-fail",
   "timeout-due-to-connection-lost",
   "timeout-wait-applied-index",
+  // A watch stream the server ended: open another.
+  "watch-canceled",
 ]);
 
 /** Turns whatever a transport threw into one of etcd-web's errors. */

@@ -114,7 +114,10 @@ export class KeepAlive {
         if (this.current !== "alive") return;
         if (e instanceof GrpcError && e.reason === "lease-not-found") throw e;
         lastError = e;
-        const wait = Math.min(backoffDelay(attempt, { baseMs: 100, maxMs: 1000 }), left);
+        const wait = Math.min(
+          backoffDelay(attempt, { baseMs: 100, maxMs: 1000 }),
+          Math.max(0, deadline - this.clock.now()),
+        );
         await sleep(wait, this.stopping.signal, this.clock);
       }
     }

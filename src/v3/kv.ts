@@ -163,7 +163,7 @@ export function rangeRequest(
     throw new InvalidInputError("get: give only one of keysOnly, countOnly", "countOnly");
   }
   const target = o.sort?.target ?? "key";
-  if (!(target in sortTargets)) {
+  if (!Object.hasOwn(sortTargets, target)) {
     throw new InvalidInputError(`get: unknown sort target "${target}"`, "sort.target");
   }
   const order = o.sort ? (o.sort.order ?? "ascend") : undefined;

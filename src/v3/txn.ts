@@ -42,8 +42,16 @@ const operators: Record<CompareOperator, Compare_CompareResult> = {
 
 /** One condition of a transaction, made by the functions of `compare`. */
 export class Comparison {
+  /** Bytes of keys and values, for the request size check. */
+  readonly payloadBytes: number;
+
   /** @internal */
-  constructor(readonly message: MessageInitShape<typeof CompareSchema>) {}
+  constructor(readonly message: MessageInitShape<typeof CompareSchema>) {
+    const u = message.targetUnion;
+    this.payloadBytes =
+      rangeBytes(message.key ?? new Uint8Array(), message.rangeEnd) +
+      (u?.case === "value" ? u.value.length : 8);
+  }
 }
 
 function comparison(
@@ -132,19 +140,23 @@ export const compare = {
 
 type OpKind = "get" | "put" | "delete" | "txn";
 
-/** One operation of a transaction, made by the functions of `op`. */
+/** One operation of a transaction, made (and checked) by the functions of `op`. */
 export class TxnOp {
   /** @internal */
   constructor(
     readonly kind: OpKind,
-    /** Builds the message; the size limit is known only when the client sends it. */
+    /** Builds the message to send; the size limit is checked over the whole txn. */
     readonly build: (maxRequestBytes: number) => MessageInitShape<typeof RequestOpSchema>,
-    /** Bytes of keys and values, for the size check. */
+    /** Bytes of keys and values, for the request size check. */
     readonly payloadBytes: number,
   ) {}
 }
 
-/** A txn inside a txn, in etcd's own terms: compare, then success or failure. */
+/** Bytes of a request's key and range end. */
+function rangeBytes(key: Uint8Array, rangeEnd: Uint8Array | undefined): number {
+  return key.length + (rangeEnd?.length ?? 0);
+}
+
 export interface NestedTxn {
   compare?: readonly Comparison[];
   success?: readonly TxnOp[];
@@ -154,36 +166,40 @@ export interface NestedTxn {
 /** Operations for `txn().then(...)` and `.else(...)`, checked as they are made. */
 export const op = {
   get: (key: Bytes, options: RangeOptions = {}): TxnOp => {
+    const range = keyRange(key, options, "get");
     const request = rangeRequest(key, options);
-    return new TxnOp("get", () => ({ request: { case: "requestRange", value: request } }), 0);
-  },
-  put: (key: Bytes, value: Bytes, options: PutOptions = {}): TxnOp => {
-    const size = checkBytes(key, "key").length + checkBytes(value, "value").length;
     return new TxnOp(
-      "put",
-      (max) => ({ request: { case: "requestPut", value: putRequest(key, value, options, max) } }),
-      size,
+      "get",
+      () => ({ request: { case: "requestRange", value: request } }),
+      rangeBytes(range.key, range.rangeEnd),
     );
   },
+  put: (key: Bytes, value: Bytes, options: PutOptions = {}): TxnOp => {
+    // Checked now; the size limit is checked over the whole txn when it is sent.
+    const request = putRequest(key, value, options, Number.POSITIVE_INFINITY);
+    const size = checkBytes(key, "key").length + checkBytes(value, "value").length;
+    return new TxnOp("put", () => ({ request: { case: "requestPut", value: request } }), size);
+  },
   delete: (key: Bytes, options: DeleteOptions = {}): TxnOp => {
+    const range = keyRange(key, options, "delete");
     const request = deleteRequest(key, options);
     return new TxnOp(
       "delete",
       () => ({ request: { case: "requestDeleteRange", value: request } }),
-      0,
+      rangeBytes(range.key, range.rangeEnd),
     );
   },
   txn: (t: NestedTxn): TxnOp => {
-    const ops = [...(t.success ?? []), ...(t.failure ?? [])];
+    const parts = [...(t.compare ?? []), ...(t.success ?? []), ...(t.failure ?? [])];
     return new TxnOp(
       "txn",
       (max) => ({
         request: {
           case: "requestTxn",
-          value: txnRequest(t.compare ?? [], t.success ?? [], t.failure ?? [], max),
+          value: txnMessage(t.compare ?? [], t.success ?? [], t.failure ?? [], max),
         },
       }),
-      ops.reduce((n, o) => n + o.payloadBytes, 0),
+      parts.reduce((n, p) => n + p.payloadBytes, 0),
     );
   },
 };
@@ -201,7 +217,23 @@ export interface TxnResult {
   responses: OpResult[];
 }
 
+/** The whole request, checked against etcd's request size limit. */
 export function txnRequest(
+  ifs: readonly Comparison[],
+  thens: readonly TxnOp[],
+  elses: readonly TxnOp[],
+  maxRequestBytes: number,
+): MessageInitShape<typeof TxnRequestSchema> {
+  const message = txnMessage(ifs, thens, elses, maxRequestBytes);
+  checkSize(
+    [...ifs, ...thens, ...elses].reduce((n, p) => n + p.payloadBytes, 0),
+    maxRequestBytes,
+    "txn",
+  );
+  return message;
+}
+
+function txnMessage(
   ifs: readonly Comparison[],
   thens: readonly TxnOp[],
   elses: readonly TxnOp[],
@@ -217,11 +249,6 @@ export function txnRequest(
       throw new InvalidInputError("txn: then() and else() take operations made with op.*", "then");
     }
   }
-  checkSize(
-    [...thens, ...elses].reduce((n, o) => n + o.payloadBytes, 0),
-    maxRequestBytes,
-    "txn",
-  );
   return {
     compare: ifs.map((c) => c.message),
     success: thens.map((o) => o.build(maxRequestBytes)),
@@ -309,7 +336,10 @@ export class Txn {
 
   /** Sends the transaction, once. */
   commit(): Promise<TxnResult> {
-    this.sent ??= this.send({ ifs: this.ifs, thens: this.thens, elses: this.elses });
+    // Bad input (e.g. over the size limit) rejects the promise rather than throwing.
+    this.sent ??= Promise.resolve().then(() =>
+      this.send({ ifs: this.ifs, thens: this.thens, elses: this.elses }),
+    );
     return this.sent;
   }
 

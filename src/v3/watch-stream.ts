@@ -68,7 +68,11 @@ export class WatchStream implements WatchHost {
 
   remove(w: Watcher): void {
     if (!this.watchers.delete(w)) return;
-    this.pendingCreates = this.pendingCreates.filter((p) => p !== w);
+    // A create in flight stays at the head: its "created" answer is still coming, and handle()
+    // cancels it then. Dropping it would hand that answer to the next watch.
+    this.pendingCreates = this.pendingCreates.filter(
+      (p, i) => p !== w || (i === 0 && this.createInFlight),
+    );
     for (const [id, v] of this.byId) {
       if (v !== w) continue;
       this.byId.delete(id);
@@ -120,6 +124,7 @@ export class WatchStream implements WatchHost {
           for (const w of [...this.watchers]) w.fail(verdict.error);
           break;
         }
+        for (const w of this.watchers) w.connecting(true);
         await sleep(backoffDelay(failures++, this.deps.backoff), undefined, this.deps.clock);
       }
     } finally {

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { InvalidInputError } from "../errors/etcd-error.js";
+import { parseEndpoint, parseEndpoints } from "./endpoint-url.js";
+
+function refusal(f: () => unknown): InvalidInputError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof InvalidInputError) return e;
+    throw e;
+  }
+  throw new Error("expected an InvalidInputError");
+}
+
+describe("parseEndpoint normalizes", () => {
+  it.each([
+    ["http://127.0.0.1:2379", "http://127.0.0.1:2379"],
+    ["  https://etcd.example:2379/  ", "https://etcd.example:2379"],
+    ["HTTP://ETCD:2379", "http://etcd:2379"],
+    ["http://etcd:80", "http://etcd"],
+    ["https://proxy/etcd/", "https://proxy/etcd"],
+    ["https://proxy/a/b//", "https://proxy/a/b"],
+    ["http://[::1]:2379", "http://[::1]:2379"],
+  ])("%s to %s", (raw, url) => {
+    expect(parseEndpoint(raw)).toBe(url);
+  });
+});
+
+describe("parseEndpoint refuses", () => {
+  it.each([
+    ["", "non-empty"],
+    ["   ", "non-empty"],
+    ["127.0.0.1:2379", "is not a URL"],
+    ["localhost:2379", "http: or https:"],
+    ["not a url", "is not a URL"],
+    ["ftp://etcd:2379", "http: or https:"],
+    ["unix:///var/run/etcd.sock", "http: or https:"],
+    ["http://etcd:2379/?x=1", "query or fragment"],
+    ["http://etcd:2379/#top", "query or fragment"],
+  ])("%j (%s)", (raw, message) => {
+    const e = refusal(() => parseEndpoint(raw, "endpoints"));
+    expect(e.field).toBe("endpoints");
+    expect(e.message).toContain(message);
+  });
+
+  it("a non-string", () => {
+    expect(refusal(() => parseEndpoint(2379)).message).toContain("non-empty URL string");
+  });
+
+  it("credentials, without echoing them in the message", () => {
+    const e = refusal(() => parseEndpoint("http://root:s3cret@etcd:2379", "endpoints"));
+    expect(e.message).toContain("credentials");
+    expect(e.message).not.toContain("s3cret");
+  });
+
+  it("names the field it was given", () => {
+    expect(refusal(() => parseEndpoint("ftp://x", "member clientURLs")).field).toBe(
+      "member clientURLs",
+    );
+  });
+});
+
+describe("parseEndpoints", () => {
+  it("normalizes each URL and keeps their order", () => {
+    expect(parseEndpoints(["http://b:2379/", "http://a:2379"])).toEqual([
+      "http://b:2379",
+      "http://a:2379",
+    ]);
+  });
+
+  it("refuses an empty list or no list", () => {
+    expect(refusal(() => parseEndpoints([])).message).toContain("at least one URL");
+    expect(refusal(() => parseEndpoints(undefined)).field).toBe("endpoints");
+  });
+
+  it("refuses the same endpoint twice, after normalization", () => {
+    expect(refusal(() => parseEndpoints(["http://a:2379", "HTTP://A:2379/"])).message).toContain(
+      "http://a:2379 twice",
+    );
+  });
+
+  it("refuses the list when one URL is bad", () => {
+    expect(() => parseEndpoints(["http://a:2379", "a:2379"])).toThrow(InvalidInputError);
+  });
+});
