@@ -17,8 +17,10 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          // Each file starts its own etcd processes; two cores run two files at a time.
+          // Each file starts its own etcd processes; two cores run two files at a time,
+          // after the unit specs (a project with its own maxWorkers needs its own group).
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

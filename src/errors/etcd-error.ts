@@ -7,9 +7,17 @@
 //   ├── ResponseError      a response that is not etcd's
 //   ├── InvalidInputError  bad input, refused before anything was sent
 //   ├── GrpcError          a v3 status with etcd's reason (errors/grpc-error.ts)
-//   └── V2Error            a v2 server error with its code (v2/v2-error.ts)
+//   ├── V2Error            a v2 server error with its code (v2/v2-error.ts)
+//   └── ConcurrencyError   a lock, election or STM recipe gave up (recipes/concurrency-error.ts)
 
-export type EtcdErrorKind = "context" | "cluster" | "response" | "invalid-input" | "grpc" | "v2";
+export type EtcdErrorKind =
+  | "context"
+  | "cluster"
+  | "response"
+  | "invalid-input"
+  | "grpc"
+  | "v2"
+  | "concurrency";
 
 export abstract class EtcdError extends Error {
   abstract readonly kind: EtcdErrorKind;
