@@ -1,85 +1,52 @@
 #!/usr/bin/env node
-// `npm run demo`: starts a local etcd (v2 on, CORS for the demo's origin) on 127.0.0.1 and
-// prints how to reach it. Ctrl-C stops it and removes its data.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// `npm run demo`: starts a local etcd (v2 on, CORS for the page's origin) on 127.0.0.1, the
+// demo dashboard on Vite's dev server with etcd-web's bridge mounted in it, and prints the URL.
+// Ctrl-C stops everything and removes etcd's data.
+//
+//   npm run demo                 one member
+//   npm run demo -- --cluster    three members (kill one to see its badge turn red)
+//   npm run demo -- --port=5180  another port for the page (default 5173, or a free one)
+//   npm run demo -- --preview    the production build, served by `vite preview`
+import { closeOnSignals, startDemo } from "../demo/server/launch.mjs";
 
-const clientPort = await pickPort(2379);
-const peerPort = await pickPort(2380);
-const dataDir = mkdtempSync(join(tmpdir(), "etcd-web-demo-"));
-const clientUrl = `http://127.0.0.1:${clientPort}`;
-const etcd = spawn(
-  "etcd",
-  [
-    "--name=demo",
-    `--data-dir=${dataDir}`,
-    `--listen-client-urls=${clientUrl}`,
-    `--advertise-client-urls=${clientUrl}`,
-    `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-    `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-    `--initial-cluster=demo=http://127.0.0.1:${peerPort}`,
-    "--enable-v2=true",
-    "--cors=http://127.0.0.1:5173,http://localhost:5173",
-    "--logger=zap",
-    "--log-level=warn",
-  ],
-  { stdio: ["ignore", "inherit", "inherit"] },
-);
-const cleanup = () => {
-  etcd.kill("SIGTERM");
-  rmSync(dataDir, { recursive: true, force: true });
-};
-process.on("SIGINT", () => {
-  cleanup();
+const args = process.argv.slice(2);
+const usage = "usage: npm run demo -- [--cluster] [--port=N] [--preview]";
+if (args.includes("--help")) {
+  console.log(usage);
   process.exit(0);
-});
-process.on("SIGTERM", () => {
-  cleanup();
-  process.exit(0);
-});
-etcd.on("exit", (code) => {
-  rmSync(dataDir, { recursive: true, force: true });
-  console.error(`etcd exited (${code})`);
+}
+const unknown = args.filter((a) => !/^--(cluster|preview|port=\d+)$/.test(a));
+if (unknown.length) {
+  console.error(`unknown option ${unknown.join(" ")}\n${usage}`);
+  process.exit(2);
+}
+const port = Number(args.find((a) => a.startsWith("--port="))?.slice(7) ?? 5173);
+
+let demo;
+try {
+  demo = await startDemo({
+    size: args.includes("--cluster") ? 3 : 1,
+    port,
+    mode: args.includes("--preview") ? "preview" : "dev",
+    preferredPorts: true,
+    logLevel: "warn",
+  });
+} catch (e) {
+  console.error(`the demo did not start: ${e instanceof Error ? e.message : e}`);
   process.exit(1);
-});
+}
+closeOnSignals(demo.close);
 
-await waitHealthy(clientUrl);
+const members = demo.etcd.members;
+const urls = members.map((m) => m.clientUrl);
 console.log(`
-etcd is running at ${clientUrl} (v3 gRPC and JSON gateway, v2 keys API).
+  etcd-web dashboard:  ${demo.url}
 
-  Node:     new Etcd({ endpoints: ["${clientUrl}"] })                     // grpc
-  Browser:  new Etcd({ endpoints: ["${clientUrl}"], protocol: "gateway" })
-  v2:       new V2Client({ endpoints: ["${clientUrl}"] })
+  etcd ${members.length === 1 ? "member" : "members"} (v3 gRPC and JSON gateway, v2 keys API):
+${members.map((m) => `    ${m.name}  ${m.clientUrl}   bridge: ${demo.url}etcd/${m.name}`).join("\n")}
 
-Press Ctrl-C to stop it.`);
+  Node:     new Etcd({ endpoints: ${JSON.stringify(urls)} })                     // grpc
+  Browser:  new Etcd({ endpoints: ${JSON.stringify(urls)}, protocol: "gateway" })
+  v2:       new V2Client({ endpoints: ${JSON.stringify(urls)} })
 
-async function waitHealthy(url) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await fetch(`${url}/health`);
-      if ((await res.json()).health === "true") return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  console.error("etcd did not become healthy");
-  cleanup();
-  process.exit(1);
-}
-
-function pickPort(preferred) {
-  const tryPort = (port) =>
-    new Promise((resolve) => {
-      const s = createServer();
-      s.once("error", () => resolve(undefined));
-      s.listen(port, "127.0.0.1", () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
-    });
-  return tryPort(preferred).then((p) => p ?? tryPort(0));
-}
+Press Ctrl-C to stop.`);

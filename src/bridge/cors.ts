@@ -84,7 +84,10 @@ export function normalizeOrigin(raw: string, field: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new InvalidInputError(`${field}: "${raw}" is not an origin (e.g. http://localhost:5173)`, field);
+    throw new InvalidInputError(
+      `${field}: "${raw}" is not an origin (e.g. http://localhost:5173)`,
+      field,
+    );
   }
   const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
   if ((url.protocol !== "http:" && url.protocol !== "https:") || !bare) {

@@ -95,10 +95,14 @@ describe("classifyV3: endpoint failures", () => {
     Code.Aborted,
     Code.Canceled,
     Code.DeadlineExceeded,
-    Code.Unimplemented,
   ])("a status of code %s that is not etcd's: the request may have been sent", (code) => {
     const v = classifyV3(status(code, "upstream reset"), endpoint);
     expect(v).toMatchObject({ endpointFailed: true, maybeSent: true });
+  });
+
+  it("unimplemented is the server's answer (e.g. AuthStatus on etcd 3.4), not a failed member", () => {
+    const v = classifyV3(status(Code.Unimplemented, "unknown method AuthStatus"), endpoint);
+    expect(v).toMatchObject({ endpointFailed: false });
   });
 
   it.each(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"])(

@@ -48,7 +48,6 @@ export function classifyV3(e: unknown, endpoint: string): AttemptVerdict {
     case Code.Aborted:
     case Code.Canceled:
     case Code.DeadlineExceeded:
-    case Code.Unimplemented:
       return { error, endpointFailed: true, maybeSent: !neverSent(e) };
     default:
       return { error, endpointFailed: false, maybeSent: true };

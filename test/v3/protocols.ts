@@ -1,18 +1,39 @@
 import { afterAll, beforeAll } from "vitest";
+import { startBridge } from "../../src/bridge/index.js";
 import { Etcd, type EtcdOptions, type Protocol } from "../../src/node.js";
 import { type ClusterOptions, EtcdCluster } from "../harness/etcd.js";
 
 /** The origin the test etcd allows through CORS (a browser page would be served from it). */
 export const testOrigin = "http://127.0.0.1:5173";
 
-/** How integration tests reach etcd on each protocol: directly, or through a proxy. */
+/**
+ * How integration tests reach etcd on each protocol: "grpc" and "gateway" talk to the members
+ * themselves; "grpc-web" goes through one etcd-web-bridge per member, so that the client's own
+ * failover between endpoints is what is tested.
+ */
 export const protocolEndpoints = {
-  names: ["grpc", "gateway"] as Protocol[],
+  names: ["grpc", "gateway", "grpc-web"] as Protocol[],
   async start(
-    _protocol: Protocol,
+    protocol: Protocol,
     etcdEndpoints: string[],
   ): Promise<{ endpoints: string[]; stop: () => Promise<void> }> {
-    return { endpoints: etcdEndpoints, stop: async () => {} };
+    if (protocol !== "grpc-web") return { endpoints: etcdEndpoints, stop: async () => {} };
+    const bridges = await Promise.all(
+      etcdEndpoints.map((url) =>
+        startBridge({
+          listen: "127.0.0.1:0",
+          etcd: [url],
+          allowOrigin: [testOrigin],
+          log: () => {},
+        }),
+      ),
+    );
+    return {
+      endpoints: bridges.map((b) => b.url),
+      stop: async () => {
+        await Promise.all(bridges.map((b) => b.close()));
+      },
+    };
   },
 };
 

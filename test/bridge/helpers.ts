@@ -1,0 +1,72 @@
+import type {
+  DescMethod,
+  DescMethodServerStreaming,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
+import type { Transport } from "@connectrpc/connect";
+
+/** A fetch that sends the Origin header a page on `origin` would send. */
+export function fetchFrom(origin: string): typeof fetch {
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set("origin", origin);
+    return fetch(input, { ...init, headers });
+  };
+}
+
+/**
+ * Calls a bidi etcd method (Watch, LeaseKeepAlive) the way a browser can: as server-streaming
+ * with one request, on the same path.
+ */
+export async function* oneRequestStream<M extends DescMethod>(
+  transport: Transport,
+  method: M,
+  input: MessageInitShape<M["input"]>,
+  opts: { signal?: AbortSignal; timeoutMs?: number; headers?: HeadersInit } = {},
+): AsyncGenerator<MessageShape<M["output"]>> {
+  const served = { ...method, methodKind: "server_streaming" } as DescMethodServerStreaming<
+    M["input"],
+    M["output"]
+  >;
+  const res = await transport.stream(
+    served,
+    opts.signal,
+    opts.timeoutMs,
+    opts.headers,
+    (async function* () {
+      yield input;
+    })(),
+  );
+  yield* res.message;
+}
+
+/** etcd's gauge of open watch streams, summed over members (a dead member counts 0). */
+export async function etcdWatchStreams(urls: readonly string[]): Promise<number> {
+  let sum = 0;
+  for (const url of urls) {
+    const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(1000) })
+      .then((r) => r.text())
+      .catch(() => "");
+    const m = /^etcd_debugging_mvcc_watch_stream_total (\d+)/m.exec(text);
+    sum += Number(m?.[1] ?? 0);
+  }
+  return sum;
+}
+
+/** Polls until check() holds or timeoutMs passes; returns the last value for the assertion. */
+export async function eventually<T>(
+  read: () => T | Promise<T>,
+  check: (v: T) => boolean,
+  timeoutMs = 5000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (check(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export const enc = (s: string) => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
