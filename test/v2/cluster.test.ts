@@ -81,7 +81,7 @@ it("sends a create on when the pinned member refused the connection (it was neve
 it("fails over from a member that gives no headers in time (paused)", async () => {
   const client = new V2Client({
     endpoints: [url(1), url(2), url(0)],
-    headerTimeoutPerRequestMs: 500,
+    headerTimeoutPerRequestMs: 1000,
     retry: fast,
   });
   await client.keys.set("/paused/k", "v");
@@ -89,7 +89,9 @@ it("fails over from a member that gives no headers in time (paused)", async () =
   try {
     const got = await client.keys.get("/paused/k");
     expect(got.node.value).toBe("v");
-    expect(client.pinnedEndpoint).toBe(url(2));
+    // Round-robin moves to url(2); on a loaded machine url(2) may miss the header timeout too,
+    // and then url(0) serves. Either way the paused member is left.
+    expect([url(2), url(0)]).toContain(client.pinnedEndpoint);
     const paused = client.endpoints()[0];
     expect(paused?.health).toBe("unhealthy");
     expect(paused?.lastError).toBeInstanceOf(ContextError);

@@ -68,7 +68,8 @@ describe("lease keepAlive in a 3-member cluster", () => {
   it("survives a leader change, and reports loss when the members are gone", async () => {
     const client = new Etcd({ endpoints: etcd.endpoints, health: false, dialTimeoutMs: 1000 });
     try {
-      const lease = await client.lease.grant(3);
+      // A TTL that leaves renewals room for a leader election on a loaded machine.
+      const lease = await client.lease.grant(6);
       const ka = client.lease.keepAlive(lease.id);
       await new Promise((r) => ka.onRenew(r));
       const leaderId = await etcd.waitForLeader();
@@ -86,7 +87,7 @@ describe("lease keepAlive in a 3-member cluster", () => {
       expect(leader).toBeDefined();
       await leader?.kill();
       await etcd.waitForLeader();
-      await new Promise((r) => setTimeout(r, 4500));
+      await new Promise((r) => setTimeout(r, 7000));
       expect(ka.state).toBe("alive");
       const ttl = await client.lease.timeToLive(lease.id);
       expect(ttl.ttl).toBeGreaterThan(0n);
