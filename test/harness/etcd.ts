@@ -218,6 +218,18 @@ export class EtcdCluster {
   }
 
   static async start(opts: ClusterOptions = {}): Promise<EtcdCluster> {
+    // A port found free can be taken by another process before etcd binds it (tests run
+    // in parallel): start again on new ports when that happens.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await EtcdCluster.startOnce(opts);
+      } catch (e) {
+        if (attempt >= 3 || !/address already in use/.test(String(e))) throw e;
+      }
+    }
+  }
+
+  private static async startOnce(opts: ClusterOptions): Promise<EtcdCluster> {
     const size = opts.size ?? 1;
     const baseDir = mkdtempSync(join(tmpdir(), "etcd-web-test-"));
     const token = `etcd-web-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
