@@ -11,6 +11,16 @@ const status = (code: Code, message: string, cause?: unknown) =>
 const socketError = (code: string) => Object.assign(new Error(`connect ${code}`), { code });
 
 describe("toEtcdError", () => {
+  it("reads an internal error raised while decoding (not from the wire) as a ResponseError", () => {
+    const local = status(Code.Internal, "parse binary: premature EOF");
+    const read = toEtcdError(local, endpoint);
+    expect(read).toBeInstanceOf(ResponseError);
+    expect(read.message).toMatch(/could not be read: parse binary/);
+    const wire = new ConnectError("etcdserver: corrupt", Code.Internal);
+    Object.defineProperty(wire, "isWireError", { value: true });
+    expect(toEtcdError(wire, endpoint)).toBeInstanceOf(GrpcError);
+  });
+
   it("passes etcd-web's own errors through", () => {
     const e = new ContextError("canceled");
     expect(toEtcdError(e, endpoint)).toBe(e);

@@ -24,6 +24,14 @@ export function toEtcdError(e: unknown, endpoint: string): EtcdError {
   if (e instanceof ConnectError) {
     const response = findCause(e, (c): c is ResponseError => c instanceof ResponseError);
     if (response) return response;
+    // An internal error that did not come over the wire was raised here, decoding what the
+    // server sent (a body that is not protobuf, a broken frame): not an etcd status.
+    if (e.code === Code.Internal && !e.isWireError) {
+      return new ResponseError(`the response from ${endpoint} could not be read: ${e.rawMessage}`, {
+        cause: e,
+        endpoint,
+      });
+    }
     return new GrpcError(e.code, e.rawMessage, { cause: e, endpoint });
   }
   const err = ConnectError.from(e);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
+import { Etcd as BrowserEtcd, InvalidInputError } from "../../src/index.js";
 
 // A browser app bundles "etcd-web" through the package's "browser" condition. That bundle
 // must hold no node:* module and nothing Node-only (connect-node, ws, the bridge).
@@ -53,5 +54,25 @@ describe("browser bundle", () => {
       logLevel: "silent",
     });
     expect(Object.keys(result.metafile.inputs).some((i) => i.includes("connect-node"))).toBe(true);
+  });
+});
+
+describe("the browser entry", () => {
+  it("refuses a protocol a browser cannot speak, before anything is sent", () => {
+    expect(
+      () => new BrowserEtcd({ endpoints: ["http://127.0.0.1:2379"], protocol: "grpc" }),
+    ).toThrow(InvalidInputError);
+    expect(
+      () => new BrowserEtcd({ endpoints: ["http://127.0.0.1:2379"], protocol: "grpc" }),
+    ).toThrow(/cannot be spoken in this runtime \(browser\)/);
+  });
+
+  it("defaults to grpc-web, and refuses autoSync through a proxy", () => {
+    const etcd = new BrowserEtcd({ endpoints: ["http://127.0.0.1:8080"], health: false });
+    expect(etcd.protocol).toBe("grpc-web");
+    void etcd.close();
+    expect(
+      () => new BrowserEtcd({ endpoints: ["http://127.0.0.1:8080"], autoSyncIntervalMs: 1000 }),
+    ).toThrow(/not for "grpc-web"/);
   });
 });

@@ -38,6 +38,25 @@ describe("cluster and maintenance", () => {
     expect(removed.members).toHaveLength(3);
   });
 
+  it("syncs its endpoints from the member list, once and every autoSyncIntervalMs", async () => {
+    const [first] = etcd.endpoints;
+    const one = new Etcd({ endpoints: [first ?? ""], health: false });
+    const auto = new Etcd({ endpoints: [first ?? ""], health: false, autoSyncIntervalMs: 200 });
+    try {
+      expect([...(await one.sync())].sort()).toEqual([...etcd.endpoints].sort());
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(
+        auto
+          .endpointStates()
+          .map((s) => s.url)
+          .sort(),
+      ).toEqual([...etcd.endpoints].sort());
+    } finally {
+      await one.close();
+      await auto.close();
+    }
+  });
+
   it("reports status, alarms, hashes, and defragments", async () => {
     const status = await client.maintenance.status();
     expect(status.version).toMatch(/^3\./);

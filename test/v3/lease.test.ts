@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Etcd, GrpcError, type Protocol } from "../../src/node.js";
-import { EtcdCluster } from "../harness/etcd.js";
 import { onProtocol, protocolEndpoints } from "./protocols.js";
 
 describe.each(protocolEndpoints.names)("leases over %s", (protocol: Protocol) => {
@@ -58,46 +57,51 @@ describe.each(protocolEndpoints.names)("leases over %s", (protocol: Protocol) =>
   });
 });
 
-describe("lease keepAlive in a 3-member cluster", () => {
-  let etcd: EtcdCluster;
-  beforeAll(async () => {
-    etcd = await EtcdCluster.start({ size: 3 });
-  });
-  afterAll(() => etcd?.stop());
+describe.each(protocolEndpoints.names)(
+  "lease keepAlive in a 3-member cluster over %s",
+  (protocol) => {
+    const t = onProtocol(protocol, { size: 3 });
 
-  it("survives a leader change, and reports loss when the members are gone", async () => {
-    const client = new Etcd({ endpoints: etcd.endpoints, health: false, dialTimeoutMs: 1000 });
-    try {
-      // A TTL that leaves renewals room for a leader election on a loaded machine.
-      const lease = await client.lease.grant(6);
-      const ka = client.lease.keepAlive(lease.id);
-      await new Promise((r) => ka.onRenew(r));
-      const leaderId = await etcd.waitForLeader();
-      const statuses = await Promise.all(
-        etcd.members.map(async (m) => {
-          const one = new Etcd({ endpoints: [m.clientUrl], health: false });
-          try {
-            return { m, id: (await one.maintenance.status()).header.memberId };
-          } finally {
-            await one.close();
-          }
-        }),
-      );
-      const leader = statuses.find((s) => s.id.toString() === leaderId)?.m;
-      expect(leader).toBeDefined();
-      await leader?.kill();
-      await etcd.waitForLeader();
-      await new Promise((r) => setTimeout(r, 7000));
-      expect(ka.state).toBe("alive");
-      const ttl = await client.lease.timeToLive(lease.id);
-      expect(ttl.ttl).toBeGreaterThan(0n);
+    it("survives a leader change, and reports loss when the members are gone", async () => {
+      const etcd = t.etcd;
+      const client = new Etcd({
+        endpoints: t.endpoints,
+        protocol,
+        health: false,
+        dialTimeoutMs: 1000,
+      });
+      try {
+        // A TTL that leaves renewals room for a leader election on a loaded machine.
+        const lease = await client.lease.grant(6);
+        const ka = client.lease.keepAlive(lease.id);
+        await new Promise((r) => ka.onRenew(r));
+        const leaderId = await etcd.waitForLeader();
+        const statuses = await Promise.all(
+          etcd.members.map(async (m) => {
+            const one = new Etcd({ endpoints: [m.clientUrl], health: false });
+            try {
+              return { m, id: (await one.maintenance.status()).header.memberId };
+            } finally {
+              await one.close();
+            }
+          }),
+        );
+        const leader = statuses.find((s) => s.id.toString() === leaderId)?.m;
+        expect(leader).toBeDefined();
+        await leader?.kill();
+        await etcd.waitForLeader();
+        await new Promise((r) => setTimeout(r, 7000));
+        expect(ka.state).toBe("alive");
+        const ttl = await client.lease.timeToLive(lease.id);
+        expect(ttl.ttl).toBeGreaterThan(0n);
 
-      for (const m of etcd.members) if (m.running) await m.kill();
-      const lost = await ka.lost;
-      expect(ka.state).toBe("lost");
-      expect(lost.message).toMatch(/not renewed within its TTL/);
-    } finally {
-      await client.close();
-    }
-  });
-});
+        for (const m of etcd.members) if (m.running) await m.kill();
+        const lost = await ka.lost;
+        expect(ka.state).toBe("lost");
+        expect(lost.message).toMatch(/not renewed within its TTL/);
+      } finally {
+        await client.close();
+      }
+    });
+  },
+);

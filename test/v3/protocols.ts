@@ -13,29 +13,36 @@ export const testOrigin = "http://127.0.0.1:5173";
  */
 export const protocolEndpoints = {
   names: ["grpc", "gateway", "grpc-web"] as Protocol[],
-  async start(
-    protocol: Protocol,
-    etcdEndpoints: string[],
-  ): Promise<{ endpoints: string[]; stop: () => Promise<void> }> {
-    if (protocol !== "grpc-web") return { endpoints: etcdEndpoints, stop: async () => {} };
-    const bridges = await Promise.all(
-      etcdEndpoints.map((url) =>
-        startBridge({
-          listen: "127.0.0.1:0",
-          etcd: [url],
-          allowOrigin: [testOrigin],
-          log: () => {},
-        }),
-      ),
-    );
+  async start(protocol: Protocol, etcdEndpoints: string[]): Promise<ProxyEndpoints> {
+    if (protocol !== "grpc-web") {
+      return { endpoints: etcdEndpoints, stop: async () => {}, restart: async () => false };
+    }
+    const bridge = (url: string, listen = "127.0.0.1:0") =>
+      startBridge({ listen, etcd: [url], allowOrigin: [testOrigin], log: () => {} });
+    const bridges = await Promise.all(etcdEndpoints.map((url) => bridge(url)));
     return {
       endpoints: bridges.map((b) => b.url),
       stop: async () => {
         await Promise.all(bridges.map((b) => b.close()));
       },
+      restart: async (i) => {
+        const old = bridges[i];
+        const url = etcdEndpoints[i];
+        if (!old || !url) return false;
+        await old.close();
+        bridges[i] = await bridge(url, new URL(old.url).host);
+        return true;
+      },
     };
   },
 };
+
+export interface ProxyEndpoints {
+  endpoints: string[];
+  stop(): Promise<void>;
+  /** Restarts the proxy in front of member i on the same port; false when there is none. */
+  restart(i: number): Promise<boolean>;
+}
 
 export interface ProtocolSetup {
   /** The etcd processes. */
@@ -44,6 +51,8 @@ export interface ProtocolSetup {
   endpoints: string[];
   /** A client of this protocol, without the health probe. */
   client: Etcd;
+  /** Restarts the proxy in front of member i; false when the protocol has none. */
+  restartProxy(i: number): Promise<boolean>;
 }
 
 /**
@@ -61,6 +70,7 @@ export function onProtocol(
     setup.etcd = await EtcdCluster.start({ corsOrigins: [testOrigin], ...cluster });
     const ep = await protocolEndpoints.start(protocol, setup.etcd.endpoints);
     stopProxy = ep.stop;
+    setup.restartProxy = ep.restart;
     setup.endpoints = ep.endpoints;
     setup.client = new Etcd({ endpoints: ep.endpoints, protocol, health: false, ...client });
   });
