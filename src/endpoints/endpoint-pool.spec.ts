@@ -1,18 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Clock } from "../internal/clock.js";
+import { FakeClock } from "../../test/fakes/fake-clock.js";
 import { EndpointPool, type EndpointState } from "./endpoint-pool.js";
-
-/** Only now() matters to the pool: it stamps each report. */
-class FakeClock implements Clock {
-  t = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(): unknown {
-    throw new Error("the pool sets no timers");
-  }
-  clearTimeout(): void {}
-}
 
 const [a, b, c] = ["http://a:2379", "http://b:2379", "http://c:2379"] as const;
 const pool = (clock = new FakeClock()) => new EndpointPool([a, b, c], clock);

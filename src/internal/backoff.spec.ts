@@ -1,31 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../../test/fakes/fake-clock.js";
 import { backoffDelay, sleep } from "./backoff.js";
-import type { Clock } from "./clock.js";
-
-/** A clock whose timers run only when the test advances it. */
-class FakeClock implements Clock {
-  private t = 0;
-  private seq = 0;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    this.timers.set(++this.seq, { at: this.t + ms, fn });
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-    for (const [id, timer] of [...this.timers].sort((a, b) => a[1].at - b[1].at)) {
-      if (timer.at > this.t) break;
-      this.timers.delete(id);
-      timer.fn();
-    }
-  }
-}
 
 const settled = async (p: Promise<unknown>) => {
   let state = "pending";
@@ -81,9 +56,9 @@ describe("sleep", () => {
   it("resolves when the clock reaches the delay, not before", async () => {
     const clock = new FakeClock();
     const p = sleep(100, undefined, clock);
-    clock.advance(99);
+    clock.advanceSync(99);
     expect(await settled(p)).toBe("pending");
-    clock.advance(1);
+    clock.advanceSync(1);
     expect(await settled(p)).toBe("resolved");
   });
 
@@ -108,7 +83,7 @@ describe("sleep", () => {
     const clock = new FakeClock();
     const abort = new AbortController();
     const p = sleep(10, abort.signal, clock);
-    clock.advance(10);
+    clock.advanceSync(10);
     await p;
     abort.abort(new Error("late"));
     expect(await settled(p)).toBe("resolved");

@@ -1,36 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../../test/fakes/fake-clock.js";
 import { ContextError } from "../errors/etcd-error.js";
-import type { Clock } from "./clock.js";
 import { Deadline, withDeadline } from "./deadline.js";
-
-/** A clock whose timers run only when the test advances it. */
-class FakeClock implements Clock {
-  private t = 1_000;
-  private seq = 0;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    this.timers.set(++this.seq, { at: this.t + ms, fn });
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-    for (const [id, timer] of [...this.timers].sort((a, b) => a[1].at - b[1].at)) {
-      if (timer.at > this.t) break;
-      this.timers.delete(id);
-      timer.fn();
-    }
-  }
-}
 
 describe("Deadline without a limit", () => {
   it("has no expiry and sets no timer, for timeoutMs undefined or 0", () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     for (const timeoutMs of [undefined, 0]) {
       const d = new Deadline(undefined, timeoutMs, clock);
       expect(d.expiresAt).toBeUndefined();
@@ -41,21 +16,21 @@ describe("Deadline without a limit", () => {
   });
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])("refuses timeoutMs %s", (timeoutMs) => {
-    expect(() => new Deadline(undefined, timeoutMs, new FakeClock())).toThrow(RangeError);
+    expect(() => new Deadline(undefined, timeoutMs, new FakeClock(1_000))).toThrow(RangeError);
   });
 });
 
 describe("Deadline with a time limit", () => {
   it("counts down on the clock and fires deadline-exceeded when it passes", () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const d = new Deadline(undefined, 500, clock);
     expect(d.expiresAt).toBe(1_500);
-    clock.advance(200);
+    clock.advanceSync(200);
     expect(d.remainingMs()).toBe(300);
     expect(d.signal.aborted).toBe(false);
     expect(() => d.throwIfDone()).not.toThrow();
 
-    clock.advance(300);
+    clock.advanceSync(300);
     expect(d.signal.aborted).toBe(true);
     expect(d.error).toBeInstanceOf(ContextError);
     expect(d.error?.reason).toBe("deadline-exceeded");
@@ -65,19 +40,19 @@ describe("Deadline with a time limit", () => {
   });
 
   it("never reports less than 0 ms left", () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const d = new Deadline(undefined, 10, clock);
-    clock.advance(50);
+    clock.advanceSync(50);
     expect(d.remainingMs()).toBe(0);
   });
 
   it("clears its timer on dispose, so it never fires", () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const d = new Deadline(undefined, 100, clock);
     expect(clock.timers.size).toBe(1);
     d.dispose();
     expect(clock.timers.size).toBe(0);
-    clock.advance(1_000);
+    clock.advanceSync(1_000);
     expect(d.signal.aborted).toBe(false);
   });
 });
@@ -85,7 +60,7 @@ describe("Deadline with a time limit", () => {
 describe("Deadline with the caller's signal", () => {
   it("fires canceled, with the caller's reason as cause, when the signal fires", () => {
     const parent = new AbortController();
-    const d = new Deadline(parent.signal, 100, new FakeClock());
+    const d = new Deadline(parent.signal, 100, new FakeClock(1_000));
     const why = new Error("user left");
     parent.abort(why);
     expect(d.signal.aborted).toBe(true);
@@ -94,7 +69,7 @@ describe("Deadline with the caller's signal", () => {
   });
 
   it("is done from the start when the signal has already fired, with no timer", () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const d = new Deadline(AbortSignal.abort(new Error("before")), 100, clock);
     expect(d.signal.aborted).toBe(true);
     expect(d.error?.reason).toBe("canceled");
@@ -102,17 +77,17 @@ describe("Deadline with the caller's signal", () => {
   });
 
   it("keeps the first reason: a later abort after the deadline changes nothing", () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const parent = new AbortController();
     const d = new Deadline(parent.signal, 100, clock);
-    clock.advance(100);
+    clock.advanceSync(100);
     parent.abort();
     expect(d.error?.reason).toBe("deadline-exceeded");
   });
 
   it("stops listening to the signal on dispose", () => {
     const parent = new AbortController();
-    const d = new Deadline(parent.signal, undefined, new FakeClock());
+    const d = new Deadline(parent.signal, undefined, new FakeClock(1_000));
     d.dispose();
     parent.abort();
     expect(d.signal.aborted).toBe(false);
@@ -122,7 +97,7 @@ describe("Deadline with the caller's signal", () => {
 
 describe("withDeadline", () => {
   it("returns fn's result and disposes the deadline", async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const result = await withDeadline({ timeoutMs: 100 }, async () => "ok", clock);
     expect(result).toBe("ok");
     expect(clock.timers.size).toBe(0);
@@ -138,7 +113,7 @@ describe("withDeadline", () => {
   });
 
   it("throws the ContextError rather than what fn threw once the deadline passed", async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const p = withDeadline(
       { timeoutMs: 50 },
       (d) =>
@@ -147,12 +122,12 @@ describe("withDeadline", () => {
         }),
       clock,
     );
-    clock.advance(50);
+    clock.advanceSync(50);
     await expect(p).rejects.toMatchObject({ kind: "context", reason: "deadline-exceeded" });
   });
 
   it("passes fn's own error through while the deadline has not fired", async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_000);
     const boom = new Error("boom");
     await expect(
       withDeadline(

@@ -1,43 +1,9 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { FakeClock, flush } from "../../test/fakes/fake-clock.js";
 import { ContextError, type EtcdError } from "../errors/etcd-error.js";
 import { GrpcError } from "../errors/grpc-error.js";
-import type { Clock } from "../internal/clock.js";
 import { KeepAlive, type Renew } from "./keep-alive.js";
-
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** A clock whose timers run only when the test advances it, letting promises settle between. */
-class FakeClock implements Clock {
-  private t = 0;
-  private seq = 0;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    this.timers.set(++this.seq, { at: this.t + ms, fn });
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      await flush();
-      const due = [...this.timers]
-        .filter(([, timer]) => timer.at <= end)
-        .sort((x, y) => x[1].at - y[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.t = due[1].at;
-      due[1].fn();
-    }
-    this.t = end;
-    await flush();
-  }
-}
 
 type Outcome = bigint | Error | "hang" | "timeout";
 

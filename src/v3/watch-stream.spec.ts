@@ -1,48 +1,15 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { FakeClock, flush } from "../../test/fakes/fake-clock.js";
 import type { AttemptVerdict } from "../endpoints/failover.js";
 import { type WatchResponse, WatchResponseSchema } from "../gen/etcdserverpb/rpc_pb.js";
 import { Event_EventType } from "../gen/mvccpb/kv_pb.js";
 import { AsyncQueue } from "../internal/async-queue.js";
-import type { Clock } from "../internal/clock.js";
 import { type WatchRequestInit, WatchStream, type WatchStreamDeps } from "./watch-stream.js";
 import { type WatchResponse as Delivered, Watcher } from "./watcher.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** A clock whose timers run only when the test advances it, letting promises settle between. */
-class FakeClock implements Clock {
-  private t = 0;
-  private seq = 0;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    this.timers.set(++this.seq, { at: this.t + ms, fn });
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      await flush();
-      const due = [...this.timers]
-        .filter(([, timer]) => timer.at <= end)
-        .sort((x, y) => x[1].at - y[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.t = due[1].at;
-      due[1].fn();
-    }
-    this.t = end;
-    await flush();
-  }
-}
 
 /** One opened Watch stream as the fake server sees it. */
 interface FakeStream {
