@@ -24,16 +24,19 @@ async function collect(w: Watcher, count: number, timeoutMs = 10_000): Promise<W
   return events;
 }
 
+let lastGauge = 0;
 async function watcherGauge(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith("etcd_debugging_mvcc_watcher_total "));
-  return Number(line?.split(" ")[1] ?? Number.NaN);
+  lastGauge = Number(line?.split(" ")[1] ?? Number.NaN);
+  return lastGauge;
 }
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
+    if (Date.now() > end)
+      throw new Error(`condition not met in time (watcher gauge last read ${lastGauge})`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
