@@ -1,0 +1,82 @@
+// Variants of the grpc client, interleaved at one concurrency, with calls/s, latency and the
+// client's CPU per call: where the time goes, and what each proposed patch takes away.
+// From the repository root (etcd-web's bench bundle runs the same way):
+//   npx esbuild bench/experiments/compare.ts --bundle --platform=node --format=esm \
+//     --packages=external --outfile=node_modules/.cache/etcd-web/compare.mjs \
+//     && node node_modules/.cache/etcd-web/compare.mjs put 64 [variant,variant...]
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Etcd3 } from "etcd3";
+import { KV } from "../../src/gen/etcdserverpb/rpc_pb.js";
+import { Etcd } from "../../src/node.js";
+import { nodeRuntime } from "../../src/runtime.node.js";
+import { EtcdClient } from "../../src/v3/client.js";
+import { closedLoop } from "../lib/closed-loop.js";
+import { startEtcd } from "../lib/etcd.js";
+import { loadPatched } from "../lib/patched.js";
+import { BareClient } from "./client-bound.js";
+import { grpcLeanTransport } from "./grpc-lean.node.js";
+
+const op = process.argv[2] === "get" ? "get" : "put";
+const inFlight = Number(process.argv[3] ?? 64);
+const only = process.argv[4]?.split(",");
+const patched = await loadPatched(process.cwd());
+if ("error" in patched) throw new Error(patched.error);
+const transportOnly = await loadPatched(process.cwd(), ["0001"]);
+if ("error" in transportOnly) throw new Error(transportOnly.error);
+const etcd = await startEtcd({ pageOrigin: "http://127.0.0.1:1", disk: false });
+const url = etcd.url;
+const enc = new TextEncoder();
+const key = "bench/k";
+const value = "x".repeat(64);
+const withTransport = (grpc: typeof grpcLeanTransport) => ({
+  ...nodeRuntime,
+  transports: { ...nodeRuntime.transports, grpc },
+});
+const opts = { endpoints: [url], health: false } as const;
+const clients = {
+  // What users run today.
+  "etcd-web": new Etcd(opts),
+  // Patch 0001 only (own HTTP/2 transport).
+  "etcd-web+0001": new transportOnly.Etcd(opts),
+  // Every patch (own HTTP/2 transport, cheaper call path).
+  "etcd-web+patch": new patched.Etcd(opts),
+  // Only the node:http2 transport without connect's pipeline (grpc-lean.node.ts).
+  "etcd-web+lean": new EtcdClient(opts, withTransport(grpcLeanTransport)),
+  // The patched transport with no deadline, failover or pool around the call.
+  "bare+patch-transport": new BareClient(opts, withTransport(patched.grpcTransport)),
+};
+const raw = {
+  connect: createClient(KV, createGrpcTransport({ baseUrl: url })),
+  "patch-transport": createClient(KV, patched.grpcTransport({ baseUrl: url }).transport),
+};
+const e3 = new Etcd3({ hosts: url });
+const calls: Record<string, () => Promise<unknown>> = {};
+for (const [name, c] of Object.entries(clients)) {
+  calls[name] =
+    op === "put" ? () => c.put(key, value) : () => c.get(key).then((r) => r.first?.text());
+}
+for (const [name, c] of Object.entries(raw)) {
+  calls[`raw ${name}`] =
+    op === "put"
+      ? () => c.put({ key: enc.encode(key), value: enc.encode(value) })
+      : () => c.range({ key: enc.encode(key) });
+}
+calls.etcd3 = op === "put" ? () => e3.put(key).value(value).exec() : () => e3.get(key).string();
+await clients["etcd-web"].put(key, value);
+const o = { inFlight, durationMs: 3000, warmupMs: 700, maxCalls: 1e6 };
+for (let r = 0; r < 2; r++) {
+  for (const [name, fn] of Object.entries(calls)) {
+    if (only && !only.includes(name)) continue;
+    const res = await closedLoop(fn, o);
+    console.log(
+      `${op} ${inFlight} ${name.padEnd(22)} ${String(Math.round(res.perSec)).padStart(6)}/s`,
+      `p50 ${res.p50.toFixed(2)} p99 ${res.p99.toFixed(2)} ms`,
+      `cpu ${res.cpuMicrosPerCall?.toFixed(1)} µs/call`,
+    );
+  }
+}
+for (const c of Object.values(clients)) await c.close();
+e3.close();
+await etcd.cluster.stop();
+process.exit(0);

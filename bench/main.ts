@@ -1,0 +1,216 @@
+// `npm run bench`: starts its own etcd, measures etcd-web against etcd3 and h2load in Node, its
+// watch on every protocol, the browser page in Chromium, the bridge and the bundle, and prints
+// one table from that one run (also written to bench/RESULTS.md). See docs/bench.md.
+//
+// Node 20 does not run TypeScript: package.json bundles this file with esbuild and runs the
+// bundle (bench/results/main.mjs), which is also what the page server child process runs.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Etcd } from "../src/node.js";
+import { freePort } from "../test/harness/ports.js";
+import { type BridgeRow, runBridge } from "./bridge.js";
+import { type BrowserResult, runBrowser } from "./browser/run.js";
+import { serve } from "./browser/server.js";
+import { type BundleRow, bundleSize } from "./bundle.js";
+import { startEtcd } from "./lib/etcd.js";
+import { LoadLog, machine } from "./lib/machine.js";
+import { buildPage, startPageServer } from "./lib/page-server.js";
+import { loadPatched, type Patched } from "./lib/patched.js";
+import { type KvClient, type KvRow, kvKey, kvValue, runKv } from "./node-kv.js";
+import { type Report, renderReport } from "./report.js";
+import { runWatch, type WatchResult } from "./watch.js";
+
+const sections = ["kv", "watch", "browser", "bridge", "bundle"] as const;
+type Section = (typeof sections)[number];
+
+async function main(): Promise<void> {
+  if (process.argv[2] === "serve") {
+    await serve(Number(process.argv[3]), String(process.argv[4]));
+    return;
+  }
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      repeats: { type: "string" },
+      disk: { type: "boolean", default: false },
+      "no-patched": { type: "boolean", default: false },
+      out: { type: "string" },
+    },
+  });
+  const root = process.cwd();
+  if (!existsSync(join(root, "bench", "main.ts"))) {
+    throw new Error("run the bench from the repository root: npm run bench");
+  }
+  const quick = values.quick ?? false;
+  const only = new Set<Section>(
+    (values.only?.split(",") ?? sections).map((s) => {
+      if (!sections.includes(s as Section)) throw new Error(`--only: unknown section "${s}"`);
+      return s as Section;
+    }),
+  );
+  const repeats = Number(values.repeats ?? (quick ? 1 : 3));
+  const withPatched = !values["no-patched"];
+  const outFile =
+    values.out ??
+    (quick || only.size < sections.length
+      ? join("bench", "results", "RESULTS.partial.md")
+      : join("bench", "RESULTS.md"));
+  const self = process.argv[1] ?? "";
+  mkdirSync(join(root, "bench", "results"), { recursive: true });
+  let patched: Patched | undefined;
+  let patchNote = "not measured (--no-patched)";
+  if (withPatched) {
+    const p = await loadPatched(root);
+    if ("error" in p) patchNote = `not measured: ${p.error}`;
+    else {
+      patched = p;
+      patchNote = `bench/patches/${p.patches.join(", ")} applied to a copy of src/`;
+    }
+  }
+
+  const loads = new LoadLog();
+  const step = (s: string) => {
+    loads.mark(s);
+    console.error(`[bench ${loads.entries.at(-1)?.at}] ${s} (load ${loads.entries.at(-1)?.load1})`);
+  };
+  const started = Date.now();
+  const m = machine();
+  step("start");
+  const port = await freePort();
+  const pageOrigin = `http://127.0.0.1:${port}`;
+  const etcd = await startEtcd({ pageOrigin, disk: values.disk ?? false });
+  const page = await startPageServer({
+    self,
+    port,
+    etcdUrl: etcd.url,
+    script: await buildPage(join(root, "bench", "browser", "page.ts")),
+    logFile: join(root, "bench", "results", "page-server.log"),
+  });
+  const writer = new Etcd({ endpoints: [etcd.url], health: false });
+  const report: Report = {
+    machine: m,
+    storage: etcd.storage,
+    quick,
+    repeats,
+    loads,
+    kv: [],
+    watch: [],
+    browser: [],
+    bridge: [],
+    bundle: [],
+    durationS: 0,
+    patchNote,
+  };
+  try {
+    await writer.put(kvKey, kvValue);
+    const timing = quick
+      ? { durationMs: 1000, warmupMs: 300 }
+      : { durationMs: 2000, warmupMs: 500 };
+    if (only.has("kv")) {
+      const clients: Array<() => KvClient> = [
+        () => webClient("etcd-web", new Etcd({ endpoints: [etcd.url] })),
+      ];
+      const P = patched?.Etcd;
+      if (P) clients.push(() => webClient("etcd-web+patch", new P({ endpoints: [etcd.url] })));
+      report.kv = await runKv({
+        etcdUrl: etcd.url,
+        clients,
+        inFlight: [1, 16, 64, 256],
+        repeats,
+        ...timing,
+        onStep: step,
+      });
+    }
+    if (only.has("watch")) {
+      const watchOpts = {
+        etcdUrl: etcd.url,
+        bridgeUrl: page.bridgeUrl,
+        bridgeStatsUrl: `${page.origin}/stats`,
+        writer,
+        stormRates: [10_000, 21_000, 30_000],
+        stormSeconds: quick ? 1.5 : 2,
+        stormTries: quick ? 1 : 3,
+        latencySamples: quick ? 100 : 300,
+        watches: 1000,
+        manyLatencySamples: quick ? 50 : 200,
+        onStep: step,
+      };
+      report.watch = await runWatch(watchOpts);
+      const P = patched?.Etcd;
+      if (P) {
+        report.watchPatched = await runWatch({
+          ...watchOpts,
+          client: (protocol, endpoint) => new P({ endpoints: [endpoint], protocol, health: false }),
+          protocols: ["grpc"],
+        });
+      }
+    }
+    if (only.has("browser")) {
+      report.browser = await runBrowser({
+        origin: page.origin,
+        bridgeUrl: page.bridgeUrl,
+        etcdUrl: etcd.url,
+        writer,
+        inFlight: [1, 16],
+        repeats,
+        ...timing,
+        latencySamples: quick ? 50 : 200,
+        watches: 50,
+        onStep: step,
+      });
+    }
+    if (only.has("bridge")) {
+      report.bridge = await runBridge({
+        etcdUrl: etcd.url,
+        bridgeUrl: page.bridgeUrl,
+        inFlight: [1, 64],
+        repeats,
+        ...timing,
+        onStep: step,
+      });
+    }
+    if (only.has("bundle")) {
+      step("bundle");
+      report.bundle = [
+        await bundleSize("grpc-web", join("bench", "browser", "minimal-grpc-web.ts")),
+        await bundleSize("gateway", join("bench", "browser", "minimal-gateway.ts")),
+      ];
+    }
+    step("end");
+  } finally {
+    await writer.close();
+    await page.stop();
+    await etcd.cluster.stop();
+  }
+  report.durationS = Math.round((Date.now() - started) / 1000);
+  const text = renderReport(report);
+  console.log(text);
+  writeFileSync(join(root, outFile), text);
+  console.error(`written to ${outFile}`);
+}
+
+function webClient(
+  name: string,
+  c: { put: Etcd["put"]; get: Etcd["get"]; close(): Promise<void> },
+): KvClient {
+  return {
+    name,
+    put: () => c.put(kvKey, kvValue),
+    get: () => c.get(kvKey).then((r) => r.first?.text()),
+    close: () => c.close(),
+  };
+}
+
+export type { BridgeRow, BrowserResult, BundleRow, KvRow, WatchResult };
+
+main().then(
+  () => {
+    if (process.argv[2] !== "serve") process.exit(0);
+  },
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
