@@ -19,7 +19,7 @@ const tools = {
 const needs = {
   test: ["etcd", "chromium"],
   demo: ["etcd"],
-  bench: ["etcd", "h2load"],
+  bench: ["etcd", "h2load", "chromium"],
 }[purpose];
 if (!needs) fail(`unknown purpose ${purpose}; use --for=test, --for=demo or --for=bench`);
 

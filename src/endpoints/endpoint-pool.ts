@@ -29,6 +29,8 @@ export class EndpointPool {
   private states: EndpointState[];
   private pin = 0;
   private readonly listeners = new Set<EndpointListener>();
+  /** order(), kept until the pin or a health changes: every call asks for it. */
+  private orderCache: readonly string[] | undefined;
 
   constructor(
     urls: readonly string[],
@@ -55,7 +57,12 @@ export class EndpointPool {
    * Endpoints known to be unhealthy go last rather than away, so a call still reaches the
    * cluster when every probe is failing.
    */
-  order(): string[] {
+  order(): readonly string[] {
+    this.orderCache ??= this.computeOrder();
+    return this.orderCache;
+  }
+
+  private computeOrder(): string[] {
     const n = this.states.length;
     const ring = Array.from({ length: n }, (_, i) => this.at((this.pin + i) % n));
     return [
@@ -69,7 +76,7 @@ export class EndpointPool {
     if (i < 0) return;
     this.transition(i, "healthy", undefined, latencyMs);
     // Stay on a working endpoint; move only when the pinned one is not healthy.
-    if (this.at(this.pin).health === "unhealthy") this.pin = i;
+    if (this.at(this.pin).health === "unhealthy") this.setPin(i);
   }
 
   reportFailure(url: string, error: Error): void {
@@ -84,7 +91,8 @@ export class EndpointPool {
     if (urls.length === 0) return;
     const pinned = this.pinned;
     this.states = urls.map((u) => this.get(u) ?? fresh(u));
-    this.pin = Math.max(0, this.indexOf(pinned));
+    this.orderCache = undefined;
+    this.setPin(Math.max(0, this.indexOf(pinned)));
     const first = this.states[0];
     if (first) this.notify(first);
   }
@@ -102,6 +110,7 @@ export class EndpointPool {
     latencyMs: number | undefined,
   ): void {
     const prev = this.at(i);
+    if (prev.health !== health) this.orderCache = undefined;
     const next: EndpointState = {
       url: prev.url,
       health,
@@ -128,11 +137,16 @@ export class EndpointPool {
     for (let step = 1; step <= n; step++) {
       const j = (this.pin + step) % n;
       if (this.at(j).health !== "unhealthy") {
-        this.pin = j;
+        this.setPin(j);
         return;
       }
     }
-    this.pin = (this.pin + 1) % n;
+    this.setPin((this.pin + 1) % n);
+  }
+
+  private setPin(i: number): void {
+    if (i !== this.pin) this.orderCache = undefined;
+    this.pin = i;
   }
 
   private indexOf(url: string): number {

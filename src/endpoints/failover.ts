@@ -61,7 +61,7 @@ export async function withFailover<T>(
       deadline.throwIfDone();
       attempts++;
       const started = clock.now();
-      const limit = new AttemptLimit(deadline.signal, opts.attemptTimeoutMs, clock);
+      const limit = new AttemptLimit(deadline, opts.attemptTimeoutMs, clock);
       try {
         const result = await attempt(endpoint, limit.signal);
         pool.reportSuccess(endpoint, clock.now() - started);
@@ -106,22 +106,22 @@ class AttemptLimit {
   expired = false;
   private readonly controller: AbortController | undefined;
   private readonly timer: unknown;
-  private readonly onAbort: (() => void) | undefined;
+  private readonly unsubscribe: (() => void) | undefined;
 
   constructor(
-    private readonly parent: AbortSignal,
+    deadline: Deadline,
     ms: number | undefined,
     private readonly clock: Clock,
   ) {
     if (!ms) {
-      this.signal = parent;
+      this.signal = deadline.signal;
       return;
     }
     const controller = new AbortController();
     this.controller = controller;
     this.signal = controller.signal;
-    this.onAbort = () => controller.abort(parent.reason);
-    parent.addEventListener("abort", this.onAbort, { once: true });
+    // onDone rather than a listener on deadline.signal: that signal is then never made.
+    this.unsubscribe = deadline.onDone((e) => controller.abort(e));
     this.timer = clock.setTimeout(() => {
       this.expired = true;
       controller.abort(new Error("attempt timed out"));
@@ -131,6 +131,6 @@ class AttemptLimit {
   dispose(): void {
     if (!this.controller) return;
     this.clock.clearTimeout(this.timer);
-    if (this.onAbort) this.parent.removeEventListener("abort", this.onAbort);
+    this.unsubscribe?.();
   }
 }

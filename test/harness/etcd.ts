@@ -155,6 +155,13 @@ export class EtcdMember {
     if (!this.child || this.state !== "running") throw new Error(`${this.name} is not running`);
     this.child.kill("SIGSTOP");
     this.state = "paused";
+    // kill() returns before the process stops: a request sent at once can still be answered
+    // (seen with a fast client). Wait until the kernel shows it stopped.
+    const pid = this.child.pid;
+    const until = Date.now() + 2000;
+    while (pid !== undefined && Date.now() < until && !stopped(pid)) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
   }
 
   /** SIGCONT after pause(). */
@@ -197,6 +204,16 @@ export class EtcdMember {
       // already gone
     }
     this.watchdog = undefined;
+  }
+}
+
+/** Linux: the process is stopped (state T in /proc/<pid>/stat); elsewhere, assume it is. */
+function stopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("T");
+  } catch {
+    return true;
   }
 }
 
