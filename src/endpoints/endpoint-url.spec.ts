@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { refusal } from "../../test/fakes/refusal.js";
 import { InvalidInputError } from "../errors/etcd-error.js";
 import { parseEndpoint, parseEndpoints } from "./endpoint-url.js";
-
-function refusal(f: () => unknown): InvalidInputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InvalidInputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InvalidInputError");
-}
 
 describe("parseEndpoint normalizes", () => {
   it.each([

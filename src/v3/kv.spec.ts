@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { refusal } from "../../test/fakes/refusal.js";
 import { InvalidInputError, ResponseError } from "../errors/etcd-error.js";
 import {
   DeleteRangeResponseSchema,
@@ -30,16 +31,6 @@ const bytes = (...b: number[]) => new Uint8Array(b);
 const header = { clusterId: 1n, memberId: 2n, revision: 9n, raftTerm: 3n };
 const kv = (key: string, value: string, modRevision = 5n) =>
   create(KeyValueSchema, { key: enc(key), value: enc(value), modRevision });
-
-function refusal(f: () => unknown): InvalidInputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InvalidInputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InvalidInputError");
-}
 
 describe("keyRange", () => {
   it("covers one key with an empty range end", () => {

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { refusal } from "../../test/fakes/refusal.js";
 import { InvalidInputError } from "../errors/etcd-error.js";
 import {
   Compare_CompareResult,
@@ -23,16 +24,6 @@ import {
 const enc = (s: string) => new TextEncoder().encode(s);
 const header = { clusterId: 1n, memberId: 2n, revision: 9n, raftTerm: 3n };
 const max = 10_000;
-
-function refusal(f: () => unknown): InvalidInputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InvalidInputError) return e;
-    throw e;
-  }
-  throw new Error("expected an InvalidInputError");
-}
 
 describe("compare", () => {
   it("compares a key's value", () => {

@@ -71,6 +71,27 @@ function comparison(
   return new Comparison({ ...keyRange(key, range, "compare"), result, target, targetUnion });
 }
 
+type NumericTarget = "version" | "createRevision" | "modRevision" | "lease";
+
+const numericTargets: Record<NumericTarget, Compare_CompareTarget> = {
+  version: Compare_CompareTarget.VERSION,
+  createRevision: Compare_CompareTarget.CREATE,
+  modRevision: Compare_CompareTarget.MOD,
+  lease: Compare_CompareTarget.LEASE,
+};
+
+/** A comparison of one of a key's int64 fields. */
+const numeric =
+  (field: NumericTarget) =>
+  (key: Bytes, operator: CompareOperator, n: number | bigint, range: KeyRangeOptions = {}) =>
+    comparison(
+      key,
+      operator,
+      numericTargets[field],
+      { case: field, value: int64(n, field) },
+      range,
+    );
+
 /**
  * Conditions for `txn().if(...)`. Each compares one key (or, with `range`, every key in a
  * range) against a value: `compare.version("k", "=", 0)` holds when "k" does not exist.
@@ -84,58 +105,10 @@ export const compare = {
       { case: "value", value: checkBytes(value, "value") },
       range,
     ),
-  version: (
-    key: Bytes,
-    operator: CompareOperator,
-    version: number | bigint,
-    range: KeyRangeOptions = {},
-  ) =>
-    comparison(
-      key,
-      operator,
-      Compare_CompareTarget.VERSION,
-      { case: "version", value: int64(version, "version") },
-      range,
-    ),
-  createRevision: (
-    key: Bytes,
-    operator: CompareOperator,
-    revision: number | bigint,
-    range: KeyRangeOptions = {},
-  ) =>
-    comparison(
-      key,
-      operator,
-      Compare_CompareTarget.CREATE,
-      { case: "createRevision", value: int64(revision, "createRevision") },
-      range,
-    ),
-  modRevision: (
-    key: Bytes,
-    operator: CompareOperator,
-    revision: number | bigint,
-    range: KeyRangeOptions = {},
-  ) =>
-    comparison(
-      key,
-      operator,
-      Compare_CompareTarget.MOD,
-      { case: "modRevision", value: int64(revision, "modRevision") },
-      range,
-    ),
-  lease: (
-    key: Bytes,
-    operator: CompareOperator,
-    lease: number | bigint,
-    range: KeyRangeOptions = {},
-  ) =>
-    comparison(
-      key,
-      operator,
-      Compare_CompareTarget.LEASE,
-      { case: "lease", value: int64(lease, "lease") },
-      range,
-    ),
+  version: numeric("version"),
+  createRevision: numeric("createRevision"),
+  modRevision: numeric("modRevision"),
+  lease: numeric("lease"),
 };
 
 type OpKind = "get" | "put" | "delete" | "txn";
