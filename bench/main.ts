@@ -16,7 +16,6 @@ import { type BundleRow, bundleSize } from "./bundle.js";
 import { startEtcd } from "./lib/etcd.js";
 import { LoadLog, machine } from "./lib/machine.js";
 import { buildPage, startPageServer } from "./lib/page-server.js";
-import { loadPatched, type Patched } from "./lib/patched.js";
 import { type KvClient, type KvRow, kvKey, kvValue, runKv } from "./node-kv.js";
 import { type Report, renderReport } from "./report.js";
 import { runWatch, type WatchResult } from "./watch.js";
@@ -35,7 +34,7 @@ async function main(): Promise<void> {
       only: { type: "string" },
       repeats: { type: "string" },
       disk: { type: "boolean", default: false },
-      "no-patched": { type: "boolean", default: false },
+      "no-connect-node": { type: "boolean", default: false },
       out: { type: "string" },
     },
   });
@@ -51,7 +50,9 @@ async function main(): Promise<void> {
     }),
   );
   const repeats = Number(values.repeats ?? (quick ? 1 : 3));
-  const withPatched = !values["no-patched"];
+  // etcd-web again with `grpcClient: "connect-node"` (connect-node over node:http2), so the
+  // table shows what the default HTTP/2 client buys.
+  const withConnectNode = !values["no-connect-node"];
   const outFile =
     values.out ??
     (quick || only.size < sections.length
@@ -59,16 +60,6 @@ async function main(): Promise<void> {
       : join("bench", "RESULTS.md"));
   const self = process.argv[1] ?? "";
   mkdirSync(join(root, "bench", "results"), { recursive: true });
-  let patched: Patched | undefined;
-  let patchNote = "not measured (--no-patched)";
-  if (withPatched) {
-    const p = await loadPatched(root);
-    if ("error" in p) patchNote = `not measured: ${p.error}`;
-    else {
-      patched = p;
-      patchNote = `bench/patches/${p.patches.join(", ")} applied to a copy of src/`;
-    }
-  }
 
   const loads = new LoadLog();
   const step = (s: string) => {
@@ -101,7 +92,7 @@ async function main(): Promise<void> {
     bridge: [],
     bundle: [],
     durationS: 0,
-    patchNote,
+    connectNode: withConnectNode,
   };
   try {
     await writer.put(kvKey, kvValue);
@@ -112,8 +103,14 @@ async function main(): Promise<void> {
       const clients: Array<() => KvClient> = [
         () => webClient("etcd-web", new Etcd({ endpoints: [etcd.url] })),
       ];
-      const P = patched?.Etcd;
-      if (P) clients.push(() => webClient("etcd-web+patch", new P({ endpoints: [etcd.url] })));
+      if (withConnectNode) {
+        clients.push(() =>
+          webClient(
+            "etcd-web+connect-node",
+            new Etcd({ endpoints: [etcd.url], grpcClient: "connect-node" }),
+          ),
+        );
+      }
       report.kv = await runKv({
         etcdUrl: etcd.url,
         clients,
@@ -138,11 +135,16 @@ async function main(): Promise<void> {
         onStep: step,
       };
       report.watch = await runWatch(watchOpts);
-      const P = patched?.Etcd;
-      if (P) {
-        report.watchPatched = await runWatch({
+      if (withConnectNode) {
+        report.watchConnectNode = await runWatch({
           ...watchOpts,
-          client: (protocol, endpoint) => new P({ endpoints: [endpoint], protocol, health: false }),
+          client: (protocol, endpoint) =>
+            new Etcd({
+              endpoints: [endpoint],
+              protocol,
+              health: false,
+              grpcClient: "connect-node",
+            }),
           protocols: ["grpc"],
         });
       }

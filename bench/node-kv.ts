@@ -18,7 +18,7 @@ export interface KvClient {
 
 export interface KvOptions {
   etcdUrl: string;
-  /** etcd-web and, optionally, variants of it (a proposed patch), each made fresh per op. */
+  /** etcd-web and, optionally, variants of it (another grpcClient), each made fresh per op. */
   clients: Array<() => KvClient>;
   inFlight: readonly number[];
   durationMs: number;

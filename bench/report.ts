@@ -16,14 +16,14 @@ export interface Report {
   loads: LoadLog;
   kv: KvRow[];
   watch: WatchResult[];
-  /** The grpc watch figures again with the proposed patch. */
-  watchPatched?: WatchResult[];
+  /** The grpc watch figures again with `grpcClient: "connect-node"`. */
+  watchConnectNode?: WatchResult[];
   browser: BrowserResult[];
   bridge: BridgeRow[];
   bundle: BundleRow[];
   durationS: number;
-  /** Which patches the "patch" rows measure, or why there are none. */
-  patchNote: string;
+  /** Whether the "connect-node" rows were measured. */
+  connectNode: boolean;
 }
 
 const cpu = (c: Cell | undefined) =>
@@ -159,8 +159,8 @@ function targets(r: Report): Target[] {
   const at64 = (op: "put" | "get") => r.kv.find((k) => k.op === op && k.inFlight === 64);
   const put = at64("put");
   const get = at64("get");
-  for (const name of ["etcd-web", "etcd-web+patch"]) {
-    const suffix = name === "etcd-web" ? "" : " (with the proposed patch)";
+  for (const name of ["etcd-web", "etcd-web+connect-node"]) {
+    const suffix = name === "etcd-web" ? "" : ' (for comparison: grpcClient "connect-node")';
     const p = put?.cells[name];
     if (p && put?.cells.etcd3) {
       const x = p.perSec / put.cells.etcd3.perSec;
@@ -188,7 +188,7 @@ function targets(r: Report): Target[] {
   }
   for (const [results, suffix] of [
     [r.watch, ""],
-    [r.watchPatched ?? [], " (with the proposed patch)"],
+    [r.watchConnectNode ?? [], ' (for comparison: grpcClient "connect-node")'],
   ] as const) {
     for (const w of results) {
       out.push({
@@ -212,7 +212,7 @@ export function renderReport(r: Report): string {
   const rows: string[][] = [];
   kvRows(r, rows);
   watchRows(r.watch, "", rows);
-  watchRows(r.watchPatched ?? [], " (patch)", rows);
+  watchRows(r.watchConnectNode ?? [], " (connect-node)", rows);
   browserRows(r, rows);
   bridgeRows(r, rows);
   bundleRows(r, rows);
@@ -241,7 +241,7 @@ Load (\`uptime\`, 1 min) during the run: ${l.min} to ${l.max}; other work was ru
 
 ${table}
 
-Calls/s and latency are medians of ${r.repeats} repeat(s), each ${r.quick ? "1 s" : "2 s"} after a warm-up, client order rotated per repeat. Noise is ±half the spread (max − min) of calls/s over the repeats, as a share of the median. Client CPU is the bench process's user + system CPU time per call over the measured window (etcd-web and etcd3 run in it; h2load and etcd do not). "patch" rows: etcd-web with the proposed src/ changes (${r.patchNote}); see docs/bench.md.
+Calls/s and latency are medians of ${r.repeats} repeat(s), each ${r.quick ? "1 s" : "2 s"} after a warm-up, client order rotated per repeat. Noise is ±half the spread (max − min) of calls/s over the repeats, as a share of the median. Client CPU is the bench process's user + system CPU time per call over the measured window (etcd-web and etcd3 run in it; h2load and etcd do not). ${r.connectNode ? '"connect-node" rows: etcd-web with `grpcClient: "connect-node"` (connect-node over node:http2) instead of its own HTTP/2 client, the default; see docs/bench.md.' : 'The "connect-node" rows were left out (--no-connect-node).'}
 
 ## Targets
 

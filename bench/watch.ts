@@ -24,7 +24,7 @@ export interface WatchOptions {
   latencySamples: number;
   watches: number;
   manyLatencySamples: number;
-  /** Builds the client under test; the bench may pass a patched variant. */
+  /** Builds the client under test; the bench may pass a variant (grpcClient "connect-node"). */
   client?: (protocol: WatchProtocol, endpoint: string) => EtcdClient;
   /** Default: all three. */
   protocols?: readonly WatchProtocol[];

@@ -1,5 +1,6 @@
 // Variants of the grpc client, interleaved at one concurrency, with calls/s, latency and the
-// client's CPU per call: where the time goes, and what each proposed patch takes away.
+// client's CPU per call: where the time goes, and what etcd-web's own HTTP/2 client (the
+// default for "grpc") takes away against connect-node over node:http2.
 // From the repository root (etcd-web's bench bundle runs the same way):
 //   npx esbuild bench/experiments/compare.ts --bundle --platform=node --format=esm \
 //     --packages=external --outfile=node_modules/.cache/etcd-web/compare.mjs \
@@ -10,20 +11,16 @@ import { Etcd3 } from "etcd3";
 import { KV } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { Etcd } from "../../src/node.js";
 import { nodeRuntime } from "../../src/runtime.node.js";
+import { grpcTransport } from "../../src/transport/grpc.node.js";
 import { EtcdClient } from "../../src/v3/client.js";
 import { closedLoop } from "../lib/closed-loop.js";
 import { startEtcd } from "../lib/etcd.js";
-import { loadPatched } from "../lib/patched.js";
 import { BareClient } from "./client-bound.js";
 import { grpcLeanTransport } from "./grpc-lean.node.js";
 
 const op = process.argv[2] === "get" ? "get" : "put";
 const inFlight = Number(process.argv[3] ?? 64);
 const only = process.argv[4]?.split(",");
-const patched = await loadPatched(process.cwd());
-if ("error" in patched) throw new Error(patched.error);
-const transportOnly = await loadPatched(process.cwd(), ["0001"]);
-if ("error" in transportOnly) throw new Error(transportOnly.error);
 const etcd = await startEtcd({ pageOrigin: "http://127.0.0.1:1", disk: false });
 const url = etcd.url;
 const enc = new TextEncoder();
@@ -35,20 +32,18 @@ const withTransport = (grpc: typeof grpcLeanTransport) => ({
 });
 const opts = { endpoints: [url], health: false } as const;
 const clients = {
-  // What users run today.
+  // The default: etcd-web's own HTTP/2 client.
   "etcd-web": new Etcd(opts),
-  // Patch 0001 only (own HTTP/2 transport).
-  "etcd-web+0001": new transportOnly.Etcd(opts),
-  // Every patch (own HTTP/2 transport, cheaper call path).
-  "etcd-web+patch": new patched.Etcd(opts),
+  // connect-node over node:http2.
+  "etcd-web+connect-node": new Etcd({ ...opts, grpcClient: "connect-node" }),
   // Only the node:http2 transport without connect's pipeline (grpc-lean.node.ts).
   "etcd-web+lean": new EtcdClient(opts, withTransport(grpcLeanTransport)),
-  // The patched transport with no deadline, failover or pool around the call.
-  "bare+patch-transport": new BareClient(opts, withTransport(patched.grpcTransport)),
+  // etcd-web's transport with no deadline, failover or pool around the call.
+  "bare+own-transport": new BareClient(opts, withTransport(grpcTransport)),
 };
 const raw = {
   connect: createClient(KV, createGrpcTransport({ baseUrl: url })),
-  "patch-transport": createClient(KV, patched.grpcTransport({ baseUrl: url }).transport),
+  "own-transport": createClient(KV, grpcTransport({ baseUrl: url }).transport),
 };
 const e3 = new Etcd3({ hosts: url });
 const calls: Record<string, () => Promise<unknown>> = {};

@@ -1,5 +1,5 @@
-// A smaller alternative to bench/patches/0001 (still on node:http2), measured by
-// bench/experiments/compare.ts as "etcd-web+lean".
+// A smaller alternative to etcd-web's own HTTP/2 client (src/transport/grpc/), still on
+// node:http2, measured by bench/experiments/compare.ts as "etcd-web+lean".
 //
 // gRPC over node:http2 without connect's generic call pipeline. Per unary call connect-node
 // builds async-iterable pipes, a sentinel, a linked AbortController and, even on success, a

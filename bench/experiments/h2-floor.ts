@@ -1,6 +1,6 @@
 // The floor of node:http2 itself: the same pre-encoded Put on one session, nothing else per
 // call (no protobuf, no connect, no etcd-web). What any client built on node:http2 (connect-node,
-// grpc-js, so etcd3) can at best reach; compare with "raw patch-transport" in compare.ts.
+// grpc-js, so etcd3) can at best reach; compare with "raw own-transport" in compare.ts.
 //   npx esbuild bench/experiments/h2-floor.ts --bundle --platform=node --format=esm \
 //     --packages=external --outfile=node_modules/.cache/etcd-web/h2-floor.mjs \
 //     && node node_modules/.cache/etcd-web/h2-floor.mjs

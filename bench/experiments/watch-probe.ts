@@ -1,5 +1,5 @@
-// One watcher under a paced h2load put storm, for the current client, the patched one and
-// etcd3: events/s, watch responses (one per event while the watcher keeps up), and the
+// One watcher under a paced h2load put storm, for etcd-web (its own HTTP/2 client and
+// connect-node) and etcd3: events/s, watch responses (one per event while the watcher keeps up), and the
 // client's CPU per event. Shows the bimodal outcome: a watcher that blocks etcd's send loop
 // for a moment is moved to etcd's catch-up path (1,000 revisions per 100 ms) for good.
 //   npx esbuild bench/experiments/watch-probe.ts --bundle --platform=node --format=esm \
@@ -11,12 +11,9 @@ import { Etcd } from "../../src/node.js";
 import type { EtcdClient } from "../../src/v3/client.js";
 import { startEtcd } from "../lib/etcd.js";
 import { grpcBody, h2load } from "../lib/h2load.js";
-import { loadPatched } from "../lib/patched.js";
 
 const rate = Number(process.argv[2] ?? 20_000);
 const puts = Number(process.argv[3] ?? 60_000);
-const patched = await loadPatched(process.cwd());
-if ("error" in patched) throw new Error(patched.error);
 const etcd = await startEtcd({ pageOrigin: "http://127.0.0.1:1", disk: false });
 const enc = new TextEncoder();
 
@@ -46,7 +43,9 @@ function etcdWeb(make: () => EtcdClient): Start {
 
 const variants: Record<string, Start> = {
   "etcd-web": etcdWeb(() => new Etcd({ endpoints: [etcd.url], health: false })),
-  "etcd-web+patch": etcdWeb(() => new patched.Etcd({ endpoints: [etcd.url], health: false })),
+  "etcd-web+connect-node": etcdWeb(
+    () => new Etcd({ endpoints: [etcd.url], health: false, grpcClient: "connect-node" }),
+  ),
   etcd3: async (prefix, on) => {
     const c = new Etcd3({ hosts: etcd.url });
     const w = await c.watch().prefix(prefix).create();

@@ -8,8 +8,17 @@ export function causes(e: unknown): object[] {
   return out;
 }
 
-// Socket errors (Node's; browsers give no detail) that mean the request never left this machine.
+/**
+ * The code of an error that says the server did not process a request: HTTP/2 streams above
+ * a GOAWAY's last stream ID, streams refused with REFUSED_STREAM, and streams that waited for
+ * a connection that never carried them (RFC 9113 section 8.7).
+ */
+export const unprocessedCode = "ERR_HTTP2_STREAM_UNPROCESSED";
+
+// Socket errors (Node's; browsers give no detail) that mean the request never left this machine,
+// and the HTTP/2 client's own word that the server did not process it.
 const notSentCodes = new Set([
+  unprocessedCode,
   "ECONNREFUSED",
   "ENOTFOUND",
   "EHOSTUNREACH",
@@ -18,8 +27,9 @@ const notSentCodes = new Set([
 ]);
 
 /**
- * True when the cause chain shows the connection was refused or never made, so the request
- * cannot have reached a server and may be sent elsewhere even if it is not idempotent.
+ * True when the cause chain shows the connection was refused or never made, or the server
+ * said it did not process the request, so it may be sent elsewhere even if it is not
+ * idempotent.
  */
 export function neverSent(e: unknown): boolean {
   return causes(e).some((c) => {

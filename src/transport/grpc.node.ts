@@ -1,19 +1,137 @@
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import {
+  create,
+  type DescMessage,
+  type DescMethodStreaming,
+  type DescMethodUnary,
+  isMessage,
+  type MessageInitShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type StreamResponse,
+  type Transport,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { connectNodeGrpc } from "./grpc/connect-node.node.js";
+import { GrpcCall } from "./grpc/grpc-call.node.js";
+import { H2Client } from "./grpc/h2-client.node.js";
+import { encodeHeaders, type HeaderField } from "./grpc/hpack.node.js";
 import type { TransportFactory } from "./protocol.js";
 
 /**
- * HTTP/2 gRPC straight to etcd (connect-node): one HTTP/2 session per endpoint, reused by
- * every call and closed by close(). Idle connections are pinged every 30 s; etcd rejects
- * pings more often than every 5 s.
+ * HTTP/2 gRPC straight to etcd, on etcd-web's own HTTP/2 session (grpc/h2-session.node.ts):
+ * one connection per endpoint, reused by every call and closed by close(). node:http2 and
+ * connect's call pipeline cost about 6 times the CPU per call (bench/RESULTS.md), which made
+ * the client, not etcd, the limit. Idle connections with open streams are pinged every 30 s;
+ * etcd rejects pings more often than every 5 s. `grpcClient: "connect-node"` takes connect-node
+ * over node:http2 instead.
  */
-export const grpcTransport: TransportFactory = ({ baseUrl }) => {
-  const sessionManager = new Http2SessionManager(baseUrl, {
-    pingIntervalMs: 30_000,
-    pingTimeoutMs: 10_000,
-    idleConnectionTimeoutMs: 5 * 60_000,
-  });
-  return {
-    transport: createGrpcTransport({ baseUrl, sessionManager }),
-    close: () => sessionManager.abort(),
+export const grpcTransport: TransportFactory = ({ baseUrl, grpcClient }) => {
+  if (grpcClient === "connect-node") return connectNodeGrpc(baseUrl);
+  const client = new H2Client(baseUrl);
+  const prefix = new URL(baseUrl).pathname.replace(/\/$/, "");
+  const blocks = new Map<string, Buffer>();
+
+  /** The request's header block: the method's fixed part (cached), then the call's own. */
+  function headerBlock(path: string, timeoutMs: number | undefined, header?: HeadersInit): Buffer {
+    let base = blocks.get(path);
+    if (!base) {
+      base = encodeHeaders([
+        [":method", "POST"],
+        [":scheme", client.scheme],
+        [":path", path],
+        [":authority", client.authority],
+        ["content-type", "application/grpc+proto"],
+        ["te", "trailers"],
+      ]);
+      blocks.set(path, base);
+    }
+    if (timeoutMs === undefined && header === undefined) return base;
+    const extra: HeaderField[] = [];
+    if (timeoutMs !== undefined) extra.push(["grpc-timeout", `${Math.ceil(timeoutMs)}m`]);
+    if (header !== undefined) {
+      new Headers(header).forEach((v, k) => {
+        extra.push([k, v]);
+      });
+    }
+    return Buffer.concat([base, encodeHeaders(extra)]);
+  }
+
+  function start<O extends DescMessage>(
+    method: { parent: { typeName: string }; name: string; output: O },
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+  ): GrpcCall<O> {
+    if (signal?.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
+    const timeout = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
+    const call = new GrpcCall(method.output, signal, timeout);
+    const path = `${prefix}/${method.parent.typeName}/${method.name}`;
+    call.stream = client.open(headerBlock(path, timeout, header), call);
+    return call;
+  }
+
+  const transport: Transport = {
+    async unary<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodUnary<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: HeadersInit | undefined,
+      input: MessageInitShape<I>,
+    ): Promise<UnaryResponse<I, O>> {
+      const call = start(method, signal, timeoutMs, header);
+      call.stream?.write(encode(method.input, input), true);
+      const message = await call.unary();
+      // Headers objects are made only when read: etcd-web reads neither on success.
+      return {
+        stream: false,
+        service: method.parent,
+        method,
+        message,
+        get header() {
+          return call.header();
+        },
+        get trailer() {
+          return call.trailer();
+        },
+      };
+    },
+
+    async stream<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodStreaming<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: HeadersInit | undefined,
+      input: AsyncIterable<MessageInitShape<I>>,
+    ): Promise<StreamResponse<I, O>> {
+      const call = start(method, signal, timeoutMs, header);
+      call.send(input, (m) => encode(method.input, m));
+      await call.responded();
+      return {
+        stream: true,
+        service: method.parent,
+        method,
+        get header() {
+          return call.header();
+        },
+        get trailer() {
+          return call.trailer();
+        },
+        message: call.messages(),
+      };
+    },
   };
+  return { transport, close: () => client.close() };
 };
+
+/** One gRPC message: flag 0 (uncompressed), big-endian length, the protobuf bytes. */
+function encode<D extends DescMessage>(schema: D, input: MessageInitShape<D>): Buffer {
+  const bytes = toBinary(schema, isMessage(input, schema) ? input : create(schema, input));
+  const out = Buffer.allocUnsafe(5 + bytes.length);
+  out[0] = 0;
+  out.writeUInt32BE(bytes.length, 1);
+  out.set(bytes, 5);
+  return out;
+}

@@ -13,7 +13,14 @@ export interface TransportSettings {
   fetch?: typeof globalThis.fetch | undefined;
   /** The WebSocket constructor for "gateway" streams. */
   webSocket?: WebSocketConstructor | undefined;
+  /** Which HTTP/2 client carries "grpc" (Node only). Default "etcd-web". */
+  grpcClient?: GrpcClient | undefined;
 }
+
+/** The HTTP/2 clients that can carry "grpc": etcd-web's own, or connect-node's (node:http2). */
+export type GrpcClient = "etcd-web" | "connect-node";
+
+export const grpcClients: readonly GrpcClient[] = ["etcd-web", "connect-node"];
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
 
