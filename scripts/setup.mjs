@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs what `npm test`, `npm run demo` and `npm run bench` need and a fresh clone lacks:
-// the npm dependencies, and (as root on Debian) etcd, Chromium and h2load through apt-get.
+// the npm dependencies, and (as root on Debian) etcd, Chromium, openssl and h2load through apt-get.
 // Uses only Node built-ins, because it runs before node_modules exists.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -15,9 +15,10 @@ const tools = {
   etcd: { packages: ["etcd-server", "etcd-client"], why: "the tests and the demo start real etcd" },
   chromium: { packages: ["chromium"], why: "the browser tests run in Debian's Chromium" },
   h2load: { packages: ["nghttp2-client"], why: "the benchmarks use h2load as the raw ceiling" },
+  openssl: { packages: ["openssl"], why: "the TLS tests make throwaway certificates with it" },
 };
 const needs = {
-  test: ["etcd", "chromium"],
+  test: ["etcd", "chromium", "openssl"],
   demo: ["etcd"],
   bench: ["etcd", "h2load", "chromium"],
 }[purpose];

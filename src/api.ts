@@ -4,5 +4,5 @@ export * from "./errors/index.js";
 export type { Bytes } from "./internal/bytes.js";
 export type { CallOptions } from "./internal/call-options.js";
 export * from "./recipes/index.js";
-export type { GrpcClient, Protocol } from "./transport/protocol.js";
+export type { GrpcClient, Protocol, TlsOptions } from "./transport/protocol.js";
 export * from "./v3/index.js";

@@ -34,6 +34,23 @@ const notSentCodes = new Set([
 export function neverSent(e: unknown): boolean {
   return causes(e).some((c) => {
     const code = (c as { code?: unknown }).code;
-    return typeof code === "string" && notSentCodes.has(code);
+    return typeof code === "string" && (notSentCodes.has(code) || tlsRefusal(code));
   });
+}
+
+// A TLS handshake that failed (the server's certificate was not trusted, or the server refused
+// the client's): the server cannot have read a request on that connection.
+const certificateCodes = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+function tlsRefusal(code: string): boolean {
+  return certificateCodes.has(code) || code.startsWith("ERR_SSL_");
 }

@@ -17,7 +17,9 @@ import {
 import { connectNodeGrpc } from "./grpc/connect-node.node.js";
 import { GrpcCall } from "./grpc/grpc-call.node.js";
 import { H2Client } from "./grpc/h2-client.node.js";
+import { defaultSessionOptions } from "./grpc/h2-session.node.js";
 import { encodeHeaders, type HeaderField } from "./grpc/hpack.node.js";
+import { nodeTls } from "./grpc/tls.node.js";
 import type { TransportFactory } from "./protocol.js";
 
 /**
@@ -28,9 +30,9 @@ import type { TransportFactory } from "./protocol.js";
  * etcd rejects pings more often than every 5 s. `grpcClient: "connect-node"` takes connect-node
  * over node:http2 instead.
  */
-export const grpcTransport: TransportFactory = ({ baseUrl, grpcClient }) => {
-  if (grpcClient === "connect-node") return connectNodeGrpc(baseUrl);
-  const client = new H2Client(baseUrl);
+export const grpcTransport: TransportFactory = ({ baseUrl, grpcClient, tls }) => {
+  if (grpcClient === "connect-node") return connectNodeGrpc(baseUrl, nodeTls(tls));
+  const client = new H2Client(baseUrl, { ...defaultSessionOptions, tls: nodeTls(tls) });
   const prefix = new URL(baseUrl).pathname.replace(/\/$/, "");
   const blocks = new Map<string, Buffer>();
 

@@ -15,6 +15,25 @@ export interface TransportSettings {
   webSocket?: WebSocketConstructor | undefined;
   /** Which HTTP/2 client carries "grpc" (Node only). Default "etcd-web". */
   grpcClient?: GrpcClient | undefined;
+  /** TLS for https: endpoints over "grpc" (Node only). */
+  tls?: TlsOptions | undefined;
+}
+
+/**
+ * TLS for "grpc" to https: endpoints, as clientv3's Config.TLS: whom to trust and the client
+ * certificate etcd's --client-cert-auth asks for. PEM text or bytes; node:tls options.
+ */
+export interface TlsOptions {
+  /** CA certificates to trust instead of the system's (etcd's --trusted-ca-file). */
+  ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined;
+  /** The client certificate chain (PEM). */
+  cert?: string | Uint8Array | undefined;
+  /** The client certificate's private key (PEM). */
+  key?: string | Uint8Array | undefined;
+  /** The name to check the server's certificate against, when the URL's host is not it. */
+  servername?: string | undefined;
+  /** Check the server's certificate; default true. */
+  rejectUnauthorized?: boolean | undefined;
 }
 
 /** The HTTP/2 clients that can carry "grpc": etcd-web's own, or connect-node's (node:http2). */

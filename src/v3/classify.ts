@@ -26,7 +26,8 @@ export function toEtcdError(e: unknown, endpoint: string): EtcdError {
     if (response) return response;
     // An internal error that did not come over the wire was raised here, decoding what the
     // server sent (a body that is not protobuf, a broken frame): not an etcd status.
-    if (e.code === Code.Internal && !e.isWireError) {
+    // (A TLS handshake that failed is not a response: connect-node reports it as Internal.)
+    if (e.code === Code.Internal && !e.isWireError && !neverSent(e)) {
       return new ResponseError(`the response from ${endpoint} could not be read: ${e.rawMessage}`, {
         cause: e,
         endpoint,

@@ -18,6 +18,7 @@ import {
   type Protocol,
   protocols,
   type Runtime,
+  type TlsOptions,
   type WebSocketConstructor,
 } from "../transport/protocol.js";
 import { AuthApi } from "./auth.js";
@@ -90,6 +91,12 @@ export interface EtcdOptions {
    * CPU per call (bench/RESULTS.md); "connect-node" is connect-node over node:http2.
    */
   grpcClient?: GrpcClient | undefined;
+  /**
+   * "grpc" only: TLS for https: endpoints (CA to trust, client certificate and key for etcd's
+   * --client-cert-auth), as clientv3's Config.TLS. Without it, https: uses the system's CAs.
+   * "grpc-web" and "gateway" go through fetch, which uses the runtime's own trust store.
+   */
+  tls?: TlsOptions | undefined;
   /** fetch for "grpc-web" and "gateway". */
   fetch?: typeof globalThis.fetch | undefined;
   /** The WebSocket constructor for "gateway" streams. */
@@ -162,6 +169,17 @@ export class EtcdClient implements Caller {
         throw new InvalidInputError(
           `grpcClient is for protocol "grpc", not "${this.protocol}"`,
           "grpcClient",
+        );
+      }
+    }
+    if (options.tls !== undefined) {
+      if (typeof options.tls !== "object" || options.tls === null) {
+        throw new InvalidInputError("tls must be an object of TLS options", "tls");
+      }
+      if (this.protocol !== "grpc") {
+        throw new InvalidInputError(
+          `tls is for protocol "grpc"; "${this.protocol}" uses fetch, which trusts the runtime's CAs`,
+          "tls",
         );
       }
     }
@@ -402,6 +420,7 @@ export class EtcdClient implements Caller {
           fetch: this.options.fetch,
           webSocket: this.options.webSocket ?? this.runtime.webSocket,
           grpcClient: this.options.grpcClient,
+          tls: this.options.tls,
         }),
       );
       this.connections.set(endpoint, c);

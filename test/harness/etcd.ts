@@ -7,6 +7,7 @@
 // notices its parent is gone, kills etcd and removes the data dir.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
@@ -22,6 +23,19 @@ export interface ClusterOptions {
   extraArgs?: string[];
   /** How long to wait for the cluster to become healthy. */
   startTimeoutMs?: number;
+  /**
+   * Serve clients over TLS (https: client URLs) with this certificate; with clientCertAuth,
+   * etcd asks for a client certificate signed by the CA (--client-cert-auth).
+   */
+  tls?: {
+    certFile: string;
+    keyFile: string;
+    caFile: string;
+    clientCertAuth?: boolean;
+    /** A client certificate and key for the harness's own health checks. */
+    clientCertFile?: string;
+    clientKeyFile?: string;
+  };
 }
 
 type MemberState = "running" | "stopped" | "paused";
@@ -63,8 +77,9 @@ export class EtcdMember {
     readonly dataDir: string,
     readonly logFile: string,
     private readonly args: () => string[],
+    private readonly tls?: ClusterOptions["tls"],
   ) {
-    this.clientUrl = `http://127.0.0.1:${clientPort}`;
+    this.clientUrl = `${tls ? "https" : "http"}://127.0.0.1:${clientPort}`;
     this.peerUrl = `http://127.0.0.1:${peerPort}`;
   }
 
@@ -119,8 +134,7 @@ export class EtcdMember {
     while (Date.now() < deadline) {
       if (!this.child) throw new Error(`${this.name} exited during start:\n${this.logTail()}`);
       try {
-        const res = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-        const body = (await res.json()) as { health?: string | boolean };
+        const body = (await this.getHealth()) as { health?: string | boolean };
         if (String(body.health) === "true") return;
         last = JSON.stringify(body);
       } catch (e) {
@@ -129,6 +143,44 @@ export class EtcdMember {
       await sleep(100);
     }
     throw new Error(`${this.name} not healthy after ${timeoutMs} ms (${last}):\n${this.logTail()}`);
+  }
+
+  private async getHealth(): Promise<unknown> {
+    const url = `${this.clientUrl}/health`;
+    const tls = this.tls;
+    if (!tls) {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return res.json();
+    }
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        url,
+        {
+          ca: readFileSync(tls.caFile),
+          ...(tls.clientCertFile && tls.clientKeyFile
+            ? { cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) }
+            : {}),
+          timeout: 1000,
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => {
+            text += c;
+          });
+          res.on("end", () => {
+            try {
+              resolve(JSON.parse(text));
+            } catch (e) {
+              reject(e);
+            }
+          });
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", reject);
+      req.end();
+    });
   }
 
   /** SIGTERM and wait for exit. */
@@ -253,6 +305,7 @@ export class EtcdCluster {
     const ports: Array<[number, number]> = [];
     for (let i = 0; i < size; i++) ports.push([await freePort(), await freePort()]);
     const names = ports.map((_, i) => `m${i}`);
+    const scheme = opts.tls ? "https" : "http";
     const initialCluster = ports
       .map(([, peer], i) => `${names[i]}=http://127.0.0.1:${peer}`)
       .join(",");
@@ -262,8 +315,8 @@ export class EtcdCluster {
       const args = [
         `--name=${name}`,
         `--data-dir=${dataDir}`,
-        `--listen-client-urls=http://127.0.0.1:${client}`,
-        `--advertise-client-urls=http://127.0.0.1:${client}`,
+        `--listen-client-urls=${scheme}://127.0.0.1:${client}`,
+        `--advertise-client-urls=${scheme}://127.0.0.1:${client}`,
         `--listen-peer-urls=http://127.0.0.1:${peer}`,
         `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
         `--initial-cluster=${initialCluster}`,
@@ -274,9 +327,25 @@ export class EtcdCluster {
         "--log-level=warn",
         ...(opts.enableV2 ? ["--enable-v2=true"] : []),
         ...(opts.corsOrigins?.length ? [`--cors=${opts.corsOrigins.join(",")}`] : []),
+        ...(opts.tls
+          ? [
+              `--cert-file=${opts.tls.certFile}`,
+              `--key-file=${opts.tls.keyFile}`,
+              `--trusted-ca-file=${opts.tls.caFile}`,
+              ...(opts.tls.clientCertAuth ? ["--client-cert-auth"] : []),
+            ]
+          : []),
         ...(opts.extraArgs ?? []),
       ];
-      return new EtcdMember(name, client, peer, dataDir, join(baseDir, `${name}.log`), () => args);
+      return new EtcdMember(
+        name,
+        client,
+        peer,
+        dataDir,
+        join(baseDir, `${name}.log`),
+        () => args,
+        opts.tls,
+      );
     });
     const cluster = new EtcdCluster(members, baseDir);
     try {

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from "node:tls";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { EndpointTransport } from "../protocol.js";
 
@@ -7,12 +8,15 @@ import type { EndpointTransport } from "../protocol.js";
  * connections are pinged every 30 s; etcd rejects pings more often than every 5 s. About a
  * fifth of the default client's calls/s (bench/RESULTS.md), for those who want node's HTTP/2.
  */
-export function connectNodeGrpc(baseUrl: string): EndpointTransport {
-  const sessionManager = new Http2SessionManager(baseUrl, {
-    pingIntervalMs: 30_000,
-    pingTimeoutMs: 10_000,
-    idleConnectionTimeoutMs: 5 * 60_000,
-  });
+export function connectNodeGrpc(
+  baseUrl: string,
+  tls: ConnectionOptions | undefined,
+): EndpointTransport {
+  const sessionManager = new Http2SessionManager(
+    baseUrl,
+    { pingIntervalMs: 30_000, pingTimeoutMs: 10_000, idleConnectionTimeoutMs: 5 * 60_000 },
+    tls,
+  );
   return {
     transport: createGrpcTransport({ baseUrl, sessionManager }),
     close: () => sessionManager.abort(),

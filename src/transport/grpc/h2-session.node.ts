@@ -2,8 +2,8 @@
 // with a body and trailers in the response, no server push, no priorities. node:http2 spends
 // about 40 µs of JS per stream (a Duplex stream, an AsyncResource, listeners); a stream here is
 // one object and a handler, and frames of many calls go out in one write.
-import { type Socket, connect as tcpConnect } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import { isIP, type Socket, connect as tcpConnect } from "node:net";
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from "node:tls";
 import { neverSent, unprocessedCode } from "../../internal/causes.js";
 import { type HeaderField, HpackDecoder } from "./hpack.node.js";
 
@@ -60,6 +60,8 @@ export interface SessionOptions {
   idleTimeoutMs: number;
   /** Limit on connecting; the attempt fails with ETIMEDOUT. */
   connectTimeoutMs: number;
+  /** For https: URLs: trust, client certificate and checks (node:tls options). */
+  tls?: ConnectionOptions | undefined;
 }
 
 export const defaultSessionOptions: SessionOptions = {
@@ -190,14 +192,31 @@ export class H2Session {
     this.onClosed = onClosed;
     const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    this.socket =
-      url.protocol === "https:"
-        ? tlsConnect({ host, port, ALPNProtocols: ["h2"], servername: host })
-        : tcpConnect({ host, port });
+    const secure = url.protocol === "https:";
+    this.socket = secure
+      ? tlsConnect({
+          // SNI takes host names only.
+          ...(isIP(host) ? {} : { servername: host }),
+          ...options.tls,
+          host,
+          port,
+          ALPNProtocols: ["h2"],
+        })
+      : tcpConnect({ host, port });
     this.socket.setNoDelay(true);
-    this.socket.once(url.protocol === "https:" ? "secureConnect" : "connect", () =>
-      this.onConnect(),
-    );
+    this.socket.once(secure ? "secureConnect" : "connect", () => {
+      const alpn = secure ? (this.socket as TLSSocket).alpnProtocol : "h2";
+      if (alpn !== "h2") {
+        this.destroy(
+          sessionError(
+            `${url.host} does not speak HTTP/2 over TLS (ALPN: ${alpn || "none"})`,
+            "ERR_HTTP2_ERROR",
+          ),
+        );
+        return;
+      }
+      this.onConnect();
+    });
     this.socket.on("data", (chunk: Buffer) => this.onRead(chunk));
     this.socket.on("error", (e) => this.destroy(e));
     this.socket.on("close", () =>
