@@ -83,7 +83,7 @@ describe("unary calls", () => {
     expect(headers).toEqual([
       ["accept", "application/json"],
       ["authorization", "abc.12"],
-      ["content-type", "application/json"],
+      ["content-type", "text/plain;charset=UTF-8"],
     ]);
   });
 
@@ -91,6 +91,18 @@ describe("unary calls", () => {
     const { fetch, sent } = fakeFetch(() => json({ header }));
     await kvOver(fetch).put({ key: enc("k") });
     expect(sent[0]?.headers.has("authorization")).toBe(false);
+  });
+
+  it("sends only CORS-safelisted headers without a token, so browsers need no preflight", async () => {
+    const { fetch, sent } = fakeFetch(() => json({ header }));
+    await kvOver(fetch).put({ key: enc("k") }, { headers: { "x-user-agent": "me" } });
+    // Fetch's safelist: accept, and content-type of text/plain, multipart/form-data or
+    // application/x-www-form-urlencoded.
+    for (const [name, value] of sent[0]?.headers.entries() ?? []) {
+      if (name === "content-type") expect(value.split(";")[0]).toBe("text/plain");
+      else expect(name).toBe("accept");
+    }
+    expect([...(sent[0]?.headers.keys() ?? [])].sort()).toEqual(["accept", "content-type"]);
   });
 
   it("refuses a bad base URL when made", () => {
