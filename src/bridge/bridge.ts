@@ -6,19 +6,14 @@ import type {
   SecureClientSessionOptions,
 } from "node:http2";
 import type { DescMethodServerStreaming, DescMethodUnary, Message } from "@bufbuild/protobuf";
-import {
-  Code,
-  type ConnectError,
-  type ConnectRouter,
-  type HandlerContext,
-} from "@connectrpc/connect";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type EndpointState, parseEndpoints, type RetryOptions } from "../endpoints/index.js";
-import { ContextError } from "../errors/etcd-error.js";
-import { Deadline } from "../internal/deadline.js";
+import { ServedCall } from "./call.js";
 import { OriginPolicy } from "./cors.js";
 import { type BridgedMethod, bridgedMethods } from "./etcd-methods.js";
-import { failureLine, oneLine, toStatus } from "./failure.js";
+import { oneLine } from "./failure.js";
+import { type PassThroughEnv, servePassThrough, takesPassThrough } from "./pass-through.js";
 import { Upstream, type UpstreamStream } from "./upstream.js";
 
 export interface BridgeOptions {
@@ -84,40 +79,18 @@ export function createBridge(options: BridgeOptions): Bridge {
   const counts = { openCalls: 0, calls: 0, failedCalls: 0 };
   const methods = bridgedMethods();
   const paths = new Set(methods.map((m) => prefix + m.path));
+  const passThrough = new Map(
+    methods.filter((m) => m.passThrough).map((m) => [prefix + m.path, m]),
+  );
 
-  /** One served call: counted while open, logged once if it failed. */
-  function begin(m: BridgedMethod, ctx: HandlerContext, input: Message) {
-    const started = performance.now();
-    const timeoutMs = ctx.timeoutMs();
-    const deadline = new Deadline(
-      ctx.signal,
-      timeoutMs === undefined ? undefined : Math.max(1, timeoutMs),
-    );
-    counts.openCalls++;
-    counts.calls++;
-    const call = {
-      deadline,
+  /** A call through Connect's router: its signal, deadline and token. */
+  function begin(m: BridgedMethod, ctx: HandlerContext, input: Message): ServedCall {
+    const incoming = {
+      signal: ctx.signal,
+      timeoutMs: ctx.timeoutMs(),
       token: ctx.requestHeader.get("token") ?? undefined,
-      repeatable: m.repeatable(input),
-      endpoint: undefined as string | undefined,
-      /** The status for the browser; logs the failure unless the browser left. */
-      fail(e: unknown): ConnectError {
-        // Once the call's signal fired, upstream errors are only its echo.
-        const cause = deadline.error ?? e;
-        const status = toStatus(cause, ctx);
-        const browserLeft = cause instanceof ContextError && status.code === Code.Canceled;
-        if (!browserLeft) {
-          counts.failedCalls++;
-          log(failureLine(m.path, status, performance.now() - started, cause, call.endpoint));
-        }
-        return status;
-      },
-      end() {
-        counts.openCalls--;
-        deadline.dispose();
-      },
     };
-    return call;
+    return new ServedCall(m, incoming, input, counts, log);
   }
 
   function unary(m: BridgedMethod) {
@@ -152,6 +125,12 @@ export function createBridge(options: BridgeOptions): Bridge {
       }
     };
   }
+
+  const passThroughEnv: PassThroughEnv = {
+    raw: (m, body, call) => upstream.raw(m.upstream, body, call),
+    begin: (m, incoming, input) => new ServedCall(m, incoming, input, counts, log),
+    shutdown: shutdown.signal,
+  };
 
   const routes = (router: ConnectRouter) => {
     for (const m of methods) {
@@ -198,6 +177,11 @@ export function createBridge(options: BridgeOptions): Bridge {
       if (preflight) {
         res.writeHead(204);
         res.end();
+        return;
+      }
+      const fast = passThrough.get(path);
+      if (fast && takesPassThrough(req.method, req.headers)) {
+        void servePassThrough(fast, req, res, passThroughEnv);
         return;
       }
       adapter(req, res);

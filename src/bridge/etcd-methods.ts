@@ -28,6 +28,12 @@ export interface BridgedMethod {
   readonly path: string;
   /** Safe to repeat on another member even if the first may have received it. */
   repeatable(request: Message): boolean;
+  /**
+   * Served over binary gRPC-Web as etcd's bytes, without Connect's decode and encode per
+   * message (pass-through.ts): Watch, whose many small responses under a write storm cost the
+   * bridge more CPU than anything else. Other protocols of the same method go through Connect.
+   */
+  readonly passThrough: boolean;
 }
 
 // Reads, and what is harmless to apply twice. The rest (Put, DeleteRange, Txn, Compact, lease
@@ -61,6 +67,7 @@ function bridge(method: DescMethod): BridgedMethod {
         ? { ...method, methodKind: "server_streaming" }
         : method,
     path: `/${name}`,
+    passThrough: name === "etcdserverpb.Watch/Watch",
     repeatable: (request) => {
       // Every stream here only reads or renews (Watch, LeaseKeepAlive, Snapshot), and a
       // stream is only retried before its first response.

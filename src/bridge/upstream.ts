@@ -1,4 +1,10 @@
-import type { SecureClientSessionOptions } from "node:http2";
+import {
+  type ClientHttp2Stream,
+  constants,
+  type Http2Session,
+  type OutgoingHttpHeaders,
+  type SecureClientSessionOptions,
+} from "node:http2";
 import type {
   DescMethod,
   DescMethodStreaming,
@@ -13,6 +19,7 @@ import { EndpointPool, type RetryOptions, withFailover } from "../endpoints/inde
 import { Maintenance } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Deadline } from "../internal/deadline.js";
 import { classifyV3 } from "../v3/classify.js";
+import { type RawStream, RawUpstreamStream } from "./raw-stream.js";
 
 export interface UpstreamOptions {
   /** etcd client URLs, already checked by parseEndpoints. */
@@ -47,6 +54,33 @@ export interface UpstreamStream {
 // (pings on an idle connection count against the client). A frozen member is noticed in 15 s.
 const keepalive = { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 };
 
+// The flow-control windows this side grants etcd, as etcd-web's own client does. With node's
+// 64 KiB, a watch under a put storm fills the window whenever the bridge pauses for ~30 ms (a GC,
+// another process on the core); etcd's send then blocks and it moves the watcher to its
+// catch-up path, ~10,000 events/s until the storm ends.
+const streamWindow = 4 << 20;
+const connectionWindow = 16 << 20;
+
+/** connect-node's session manager, granting the connection window above on each session. */
+class WideSessionManager extends Http2SessionManager {
+  private readonly widened = new WeakSet<Http2Session>();
+
+  override async request(
+    method: string,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    options: Parameters<Http2SessionManager["request"]>[3],
+  ): Promise<ClientHttp2Stream> {
+    const stream = await super.request(method, path, headers, options);
+    const session = stream.session;
+    if (session && !this.widened.has(session)) {
+      this.widened.add(session);
+      session.setLocalWindowSize(connectionWindow);
+    }
+    return stream;
+  }
+}
+
 /**
  * The etcd side of the bridge: one HTTP/2 session per etcd URL, kept for the bridge's life, and
  * failover between the URLs as the client does: the shared EndpointPool and withFailover, the
@@ -56,7 +90,7 @@ export class Upstream {
   readonly pool: EndpointPool;
   private readonly sessions = new Map<
     string,
-    { session: Http2SessionManager; transport: Transport }
+    { session: WideSessionManager; transport: Transport }
   >();
   private readonly probe: HealthProbe | undefined;
   private streams = 0;
@@ -121,6 +155,37 @@ export class Upstream {
     });
   }
 
+  /**
+   * Opens a stream as stream() does, but keeps etcd's response as bytes (RawStream): for the
+   * gRPC-Web pass-through. body is the request as one gRPC-framed message.
+   */
+  async raw(method: DescMethod, body: Uint8Array, call: UpstreamCall): Promise<RawStream> {
+    const path = `/${method.parent.typeName}/${method.name}`;
+    return withFailover(this.pool, call.deadline, this.failover(call), async (endpoint, signal) => {
+      const tracked = this.track(call.deadline.signal);
+      const unlink = onAbort(signal, tracked.close);
+      try {
+        const session = this.session(endpoint);
+        const h2 = await session.request("POST", path, grpcHeaders(call), {});
+        const stream = new RawUpstreamStream(
+          endpoint,
+          h2,
+          () => session.notifyResponseByteRead(h2),
+          tracked.close,
+        );
+        onAbort(tracked.signal, () => {
+          if (!h2.closed) h2.close(constants.NGHTTP2_CANCEL);
+        });
+        return await stream.started(body);
+      } catch (e) {
+        tracked.close();
+        throw e;
+      } finally {
+        unlink();
+      }
+    });
+  }
+
   /** Stops the probe and ends every session; open calls fail. */
   close(): void {
     this.probe?.stop();
@@ -129,16 +194,27 @@ export class Upstream {
   }
 
   private transport(url: string): Transport {
+    return this.entry(url).transport;
+  }
+
+  private session(url: string): WideSessionManager {
+    return this.entry(url).session;
+  }
+
+  private entry(url: string) {
     let entry = this.sessions.get(url);
     if (!entry) {
-      const session = new Http2SessionManager(url, keepalive, this.options.tls);
+      const session = new WideSessionManager(url, keepalive, {
+        ...this.options.tls,
+        settings: { initialWindowSize: streamWindow },
+      });
       entry = {
         session,
         transport: createGrpcTransport({ baseUrl: url, sessionManager: session }),
       };
       this.sessions.set(url, entry);
     }
-    return entry.transport;
+    return entry;
   }
 
   /** The client's probe: the member answers Status and knows a leader. */
@@ -194,6 +270,23 @@ function headers(call: UpstreamCall): Headers {
   const h = new Headers();
   if (call.token !== undefined) h.set("token", call.token);
   return h;
+}
+
+/** The raw stream's request headers: gRPC's, the deadline and the token, nothing else. */
+function grpcHeaders(call: UpstreamCall): OutgoingHttpHeaders {
+  const h: OutgoingHttpHeaders = { "content-type": "application/grpc", te: "trailers" };
+  const ms = call.deadline.remainingMs();
+  if (ms !== undefined) h["grpc-timeout"] = grpcTimeout(ms);
+  if (call.token !== undefined) h.token = call.token;
+  return h;
+}
+
+/** gRPC's timeout header: at most 8 digits and a unit. */
+export function grpcTimeout(ms: number): string {
+  const whole = Math.max(1, Math.ceil(ms));
+  if (whole < 1e8) return `${whole}m`;
+  if (whole / 1000 < 1e8) return `${Math.ceil(whole / 1000)}S`;
+  return `${Math.min(99_999_999, Math.ceil(whole / 3_600_000))}H`;
 }
 
 async function* once<T>(value: T): AsyncIterable<T> {

@@ -1,10 +1,18 @@
+import { request } from "node:http";
 import type {
   DescMethod,
   DescMethodServerStreaming,
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
+import {
+  type WatchRequest,
+  WatchRequestSchema,
+  type WatchResponse,
+  WatchResponseSchema,
+} from "../../src/gen/etcdserverpb/rpc_pb.js";
 
 /** A fetch that sends the Origin header a page on `origin` would send. */
 export function fetchFrom(origin: string): typeof fetch {
@@ -70,3 +78,42 @@ export async function eventually<T>(
 
 export const enc = (s: string) => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+
+/**
+ * A Watch over gRPC-Web on node:http, read frame by frame: the bridge's bytes, without a
+ * client library between. close() drops the connection, as a page that leaves.
+ */
+export function grpcWebWatch(
+  url: string,
+  req: WatchRequest,
+): { responses: AsyncGenerator<WatchResponse>; close(): void } {
+  const msg = toBinary(WatchRequestSchema, req);
+  const body = Buffer.alloc(5 + msg.length);
+  body.writeUInt32BE(msg.length, 1);
+  body.set(msg, 5);
+  const r = request(`${url}/etcdserverpb.Watch/Watch`, {
+    method: "POST",
+    headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+  });
+  r.on("error", () => {});
+  r.end(body);
+  async function* responses(): AsyncGenerator<WatchResponse> {
+    const res = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
+      r.once("response", resolve);
+      r.once("error", reject);
+    });
+    let buf = Buffer.alloc(0);
+    for await (const chunk of res) {
+      buf = Buffer.concat([buf, chunk as Buffer]);
+      while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) {
+        const n = buf.readUInt32BE(1);
+        const flags = buf[0];
+        const data = buf.subarray(5, 5 + n);
+        buf = buf.subarray(5 + n);
+        if (flags === 0x80) throw new Error(`the watch ended: ${data.toString()}`);
+        yield fromBinary(WatchResponseSchema, data);
+      }
+    }
+  }
+  return { responses: responses(), close: () => r.destroy() };
+}

@@ -1,0 +1,252 @@
+import { ServerResponse } from "node:http";
+import { fromBinary, type Message } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import {
+  parseTimeout,
+  setTrailerStatus,
+  trailerFlag,
+  trailerSerialize,
+} from "@connectrpc/connect/protocol-grpc-web";
+import type { Incoming, ServedCall } from "./call.js";
+import type { BridgedMethod } from "./etcd-methods.js";
+import type { RawStream } from "./raw-stream.js";
+
+// Watch over gRPC-Web without Connect's pipeline. gRPC and gRPC-Web frame messages alike (a
+// flag byte, a 4-byte length, the protobuf bytes); only the status differs: gRPC sends it as
+// HTTP/2 trailers, gRPC-Web as a last frame with flag 0x80. So etcd's bytes go to the browser
+// as they come, and the bridge writes only the status frame. Under a put storm, decoding and
+// re-encoding each WatchResponse cost the bridge about 30 µs of CPU per event: on a small
+// machine, CPU taken from etcd, whose send loop must keep up or it moves the watcher to its
+// catch-up path (about 10,000 events/s).
+
+/** A WatchRequest is a few hundred bytes; the router's limit would be 4 GiB. */
+export const maxRequestBytes = 1 << 20;
+
+const contentType = "application/grpc-web+proto";
+
+/** Binary gRPC-Web without compression: what the pass-through serves. Others go to Connect. */
+export function takesPassThrough(
+  method: string | undefined,
+  headers: Record<string, string | string[] | undefined>,
+): boolean {
+  const encoding = headers["grpc-encoding"];
+  return (
+    method === "POST" &&
+    /^application\/grpc-web(?:\+proto)?$/i.test(String(headers["content-type"] ?? "")) &&
+    (encoding === undefined || encoding === "identity")
+  );
+}
+
+export interface PassThroughRequest extends AsyncIterable<Buffer | string> {
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** The node:http and node:http2 compatibility responses alike. */
+export interface PassThroughResponse {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  readonly writableFinished: boolean;
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: Uint8Array): boolean;
+  end(): unknown;
+  on(event: "close" | "drain", fn: () => void): unknown;
+  once(event: "drain", fn: () => void): unknown;
+  off(event: "close" | "drain", fn: () => void): unknown;
+}
+
+export interface PassThroughEnv {
+  raw(method: BridgedMethod, body: Uint8Array, call: ServedCall): Promise<RawStream>;
+  begin(method: BridgedMethod, incoming: Incoming, input: Message): ServedCall;
+  /** The bridge's close(): open calls end as canceled. */
+  shutdown: AbortSignal;
+}
+
+/** Serves one call; never rejects. */
+export async function servePassThrough(
+  m: BridgedMethod,
+  req: PassThroughRequest,
+  res: PassThroughResponse,
+  env: PassThroughEnv,
+): Promise<void> {
+  const left = new AbortController();
+  const leave = () => left.abort(new ConnectError("the browser left", Code.Canceled));
+  const onClose = () => {
+    if (!res.writableFinished) leave();
+  };
+  res.on("close", onClose);
+  if (env.shutdown.aborted) leave();
+  env.shutdown.addEventListener("abort", leave);
+  try {
+    let request: { framed: Buffer; input: Message; timeoutMs: number | undefined };
+    try {
+      request = await readRequest(m, req);
+    } catch (e) {
+      // Rejected before the call started, as the router does: answered, not logged.
+      finish(res, ConnectError.from(e, Code.InvalidArgument));
+      return;
+    }
+    const token = req.headers.token;
+    const incoming = {
+      signal: left.signal,
+      timeoutMs: request.timeoutMs,
+      token: typeof token === "string" ? token : undefined,
+    };
+    await forward(m, request.framed, env.begin(m, incoming, request.input), res, env);
+  } catch (e) {
+    finish(
+      res,
+      new ConnectError("etcd-web-bridge: internal error", Code.Internal, undefined, [], e),
+    );
+  } finally {
+    res.off("close", onClose);
+    env.shutdown.removeEventListener("abort", leave);
+  }
+}
+
+async function forward(
+  m: BridgedMethod,
+  framed: Buffer,
+  call: ServedCall,
+  res: PassThroughResponse,
+  env: PassThroughEnv,
+): Promise<void> {
+  let raw: RawStream | undefined;
+  try {
+    try {
+      raw = await env.raw(m, framed, call);
+    } catch (e) {
+      finish(res, call.fail(e));
+      return;
+    }
+    call.endpoint = raw.endpoint;
+    const stream = raw;
+    if (!res.destroyed) res.writeHead(200, { "content-type": contentType });
+    const status = await new Promise<ConnectError | undefined>((resolve) => {
+      // Messages that arrive together leave in one write: one syscall, not one per message.
+      const corkable = res instanceof ServerResponse ? res : undefined;
+      let corked: NodeJS.Immediate | undefined;
+      const uncork = () => {
+        if (corked === undefined) return;
+        clearImmediate(corked);
+        corked = undefined;
+        corkable?.uncork();
+      };
+      let draining = false;
+      const resume = () => {
+        draining = false;
+        stream.resume();
+      };
+      const data = (chunk: Buffer) => {
+        if (res.destroyed || chunk.length === 0) return;
+        if (corkable && corked === undefined) {
+          corkable.cork();
+          corked = setImmediate(uncork);
+        }
+        if (!res.write(chunk) && !draining) {
+          // The browser reads slower than etcd sends: etcd's window stops opening.
+          draining = true;
+          stream.pause();
+          res.once("drain", resume);
+        }
+      };
+      data(stream.first);
+      stream.pipe({
+        data,
+        end(trailers, error) {
+          uncork();
+          res.off("drain", resume);
+          if (error !== undefined || call.deadline.error) {
+            resolve(call.fail(error));
+            return;
+          }
+          const etcdStatus = trailers && findTrailerError(trailers);
+          resolve(etcdStatus ? call.fail(etcdStatus) : undefined);
+        },
+      });
+    });
+    finish(res, status);
+  } finally {
+    raw?.close();
+    call.end();
+  }
+}
+
+/** The request's one message (still framed, as etcd takes it), decoded once to check it. */
+async function readRequest(
+  m: BridgedMethod,
+  req: PassThroughRequest,
+): Promise<{ framed: Buffer; input: Message; timeoutMs: number | undefined }> {
+  const timeoutHeader = req.headers["grpc-timeout"];
+  const timeout = parseTimeout(
+    typeof timeoutHeader === "string" ? timeoutHeader : null,
+    Number.MAX_SAFE_INTEGER,
+  );
+  if (timeout.error) throw timeout.error;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    size += b.length;
+    if (size > maxRequestBytes) {
+      throw new ConnectError(
+        `message is larger than ${maxRequestBytes} bytes`,
+        Code.ResourceExhausted,
+      );
+    }
+    chunks.push(b);
+  }
+  const body = Buffer.concat(chunks, size);
+  const framed = oneMessage(body);
+  let input: Message;
+  try {
+    input = fromBinary(m.upstream.input, framed.subarray(5));
+  } catch (e) {
+    throw new ConnectError(
+      `parse binary: ${e instanceof Error ? e.message : String(e)}`,
+      Code.InvalidArgument,
+    );
+  }
+  return { framed, input, timeoutMs: timeout.timeoutMs };
+}
+
+/** A server-streaming call has exactly one request message, uncompressed. */
+export function oneMessage(body: Buffer): Buffer {
+  if (body.length === 0) {
+    throw invalid("protocol error: missing input message for server-streaming method");
+  }
+  const length = body.length >= 5 ? body.readUInt32BE(1) : Number.POSITIVE_INFINITY;
+  if (body.length < 5 + length) {
+    throw invalid("protocol error: incomplete envelope");
+  }
+  if (body[0] !== 0) {
+    throw invalid(`protocol error: unexpected message flags ${body[0]}`);
+  }
+  if (body.length > 5 + length) {
+    throw invalid("protocol error: received extra input message for server-streaming method");
+  }
+  return body;
+}
+
+function invalid(message: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument);
+}
+
+/** Ends the response with the status frame: etcd's status, or the bridge's. */
+function finish(res: PassThroughResponse, status: ConnectError | undefined): void {
+  if (res.destroyed || res.writableEnded) return;
+  if (!res.headersSent) res.writeHead(200, { "content-type": contentType });
+  res.write(statusFrame(status));
+  res.end();
+}
+
+/** gRPC-Web's last frame: flag 0x80, then the status as HTTP header lines. */
+export function statusFrame(status: ConnectError | undefined): Uint8Array {
+  const text = trailerSerialize(setTrailerStatus(new Headers(), status));
+  const frame = new Uint8Array(5 + text.length);
+  frame[0] = trailerFlag;
+  new DataView(frame.buffer).setUint32(1, text.length);
+  frame.set(text, 5);
+  return frame;
+}
