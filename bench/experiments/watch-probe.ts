@@ -5,6 +5,7 @@
 //   npx esbuild bench/experiments/watch-probe.ts --bundle --platform=node --format=esm \
 //     --packages=external --outfile=node_modules/.cache/etcd-web/watch-probe.mjs \
 //     && node node_modules/.cache/etcd-web/watch-probe.mjs 20000 60000
+import { readFileSync } from "node:fs";
 import { Etcd3 } from "etcd3";
 import { PutRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { Etcd } from "../../src/node.js";
@@ -43,6 +44,9 @@ function etcdWeb(make: () => EtcdClient): Start {
 
 const variants: Record<string, Start> = {
   "etcd-web": etcdWeb(() => new Etcd({ endpoints: [etcd.url], health: false })),
+  "etcd-web gateway": etcdWeb(
+    () => new Etcd({ endpoints: [etcd.url], health: false, protocol: "gateway" }),
+  ),
   "etcd-web+connect-node": etcdWeb(
     () => new Etcd({ endpoints: [etcd.url], health: false, grpcClient: "connect-node" }),
   ),
@@ -72,6 +76,8 @@ for (let round = 0; round < 2; round++) {
       responses++;
     });
     const cpu0 = process.cpuUsage();
+    const etcd0 = etcdCpuMs();
+    const wall0 = performance.now();
     const body = grpcBody(PutRequestSchema, {
       key: enc.encode(`${prefix}k`),
       value: enc.encode("x".repeat(64)),
@@ -88,11 +94,21 @@ for (let round = 0; round < 2; round++) {
     while (n < s.calls && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
     stop();
     const cpu = process.cpuUsage(cpu0);
+    const etcdShare = (etcdCpuMs() - etcd0) / (performance.now() - wall0);
     console.log(
       `${name.padEnd(15)} storm ${Math.round(s.perSec)} puts/s → ${Math.round(((n - 1) / (last - first)) * 1000)} events/s`,
-      `(${n} of ${s.calls}, ${responses} responses), ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU/event`,
+      `(${n} of ${s.calls}, ${responses} responses), ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU/event,`,
+      `etcd ${(etcdShare * 100).toFixed(0)}% of a core`,
     );
   }
 }
 await etcd.cluster.stop();
 process.exit(0);
+
+/** etcd's user + system CPU so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function etcdCpuMs(): number {
+  const pid = etcd.cluster.member(0).pid;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
