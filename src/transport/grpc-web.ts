@@ -28,6 +28,51 @@ function checkedFetch(inner: typeof globalThis.fetch, endpoint: string): typeof 
         { endpoint, status: res.status, contentType },
       );
     }
-    return res;
+    const signal = init?.signal;
+    if (!signal || !res.body) return res;
+    return cancelledOnAbort(res, res.body, signal);
   };
+}
+
+/**
+ * The response, with a body whose source is cancelled when the call's signal aborts. Node's
+ * fetch (undici 6) does not always end the connection when a fetch is aborted while its body
+ * is being read behind backpressure, as connect-web reads it: after a watch with a few
+ * thousand events, the socket (and the proxy's stream to etcd) stayed open. Cancelling the
+ * reader does end it; browsers end it either way.
+ */
+function cancelledOnAbort(
+  res: Response,
+  source: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+): Response {
+  const reader = source.getReader();
+  const cancel = () => {
+    reader.cancel(signal.reason).catch(() => {});
+  };
+  if (signal.aborted) cancel();
+  else signal.addEventListener("abort", cancel, { once: true });
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const r = await reader.read();
+        if (r.done) {
+          signal.removeEventListener("abort", cancel);
+          controller.close();
+        } else controller.enqueue(r.value);
+      } catch (e) {
+        signal.removeEventListener("abort", cancel);
+        controller.error(e);
+      }
+    },
+    cancel(reason) {
+      signal.removeEventListener("abort", cancel);
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
