@@ -13,7 +13,13 @@ import { ServedCall } from "./call.js";
 import { OriginPolicy } from "./cors.js";
 import { type BridgedMethod, bridgedMethods } from "./etcd-methods.js";
 import { oneLine } from "./failure.js";
-import { type PassThroughEnv, servePassThrough, takesPassThrough } from "./pass-through.js";
+import {
+  type PassThroughEnv,
+  servePassThrough,
+  serveUnaryPassThrough,
+  takesPassThrough,
+  type UnaryPassThroughEnv,
+} from "./pass-through.js";
 import { Upstream, type UpstreamStream } from "./upstream.js";
 
 export interface BridgeOptions {
@@ -126,8 +132,9 @@ export function createBridge(options: BridgeOptions): Bridge {
     };
   }
 
-  const passThroughEnv: PassThroughEnv = {
+  const passThroughEnv: PassThroughEnv & UnaryPassThroughEnv = {
     raw: (m, body, call) => upstream.raw(m.upstream, body, call),
+    unary: (m, body, call) => upstream.rawUnary(m.upstream, body, call),
     begin: (m, incoming, input) => new ServedCall(m, incoming, input, counts, log),
     shutdown: shutdown.signal,
   };
@@ -181,7 +188,11 @@ export function createBridge(options: BridgeOptions): Bridge {
       }
       const fast = passThrough.get(path);
       if (fast && takesPassThrough(req.method, req.headers)) {
-        void servePassThrough(fast, req, res, passThroughEnv);
+        if (fast.upstream.methodKind === "unary") {
+          void serveUnaryPassThrough(fast, req, res, passThroughEnv);
+        } else {
+          void servePassThrough(fast, req, res, passThroughEnv);
+        }
         return;
       }
       adapter(req, res);

@@ -29,9 +29,10 @@ export interface BridgedMethod {
   /** Safe to repeat on another member even if the first may have received it. */
   repeatable(request: Message): boolean;
   /**
-   * Served over binary gRPC-Web as etcd's bytes, without Connect's decode and encode per
-   * message (pass-through.ts): Watch, whose many small responses under a write storm cost the
-   * bridge more CPU than anything else. Other protocols of the same method go through Connect.
+   * Served over binary gRPC-Web as etcd's bytes, without Connect's pipeline (pass-through.ts):
+   * Watch, whose many small responses under a write storm cost the bridge more CPU than
+   * anything else, and every unary method, where Connect's server and client took over 90% of
+   * the bridge's CPU. Other protocols of the same method go through Connect.
    */
   readonly passThrough: boolean;
 }
@@ -67,7 +68,7 @@ function bridge(method: DescMethod): BridgedMethod {
         ? { ...method, methodKind: "server_streaming" }
         : method,
     path: `/${name}`,
-    passThrough: name === "etcdserverpb.Watch/Watch",
+    passThrough: name === "etcdserverpb.Watch/Watch" || method.methodKind === "unary",
     repeatable: (request) => {
       // Every stream here only reads or renews (Watch, LeaseKeepAlive, Snapshot), and a
       // stream is only retried before its first response.

@@ -20,6 +20,7 @@ import { Maintenance } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Deadline } from "../internal/deadline.js";
 import { classifyV3 } from "../v3/classify.js";
 import { type RawStream, RawUpstreamStream } from "./raw-stream.js";
+import { unaryAnswer } from "./raw-unary.js";
 
 export interface UpstreamOptions {
   /** etcd client URLs, already checked by parseEndpoints. */
@@ -186,6 +187,33 @@ export class Upstream {
     });
   }
 
+  /**
+   * A unary call as unary() makes it, with the same failover, but as bytes: body is the request
+   * as one gRPC-framed message, and the answer is etcd's one message as etcd framed it (for the
+   * gRPC-Web pass-through). Each attempt reads the whole answer, so every failure before it is
+   * complete is judged by the failover, as for unary().
+   */
+  async rawUnary(
+    method: DescMethod,
+    body: Uint8Array,
+    call: UpstreamCall,
+  ): Promise<{ message: Buffer; endpoint: string }> {
+    const path = `/${method.parent.typeName}/${method.name}`;
+    return withFailover(this.pool, call.deadline, this.failover(call), async (endpoint, signal) => {
+      const session = this.session(endpoint);
+      // A member that never completes the connection must not hold the attempt past its limit.
+      const h2 = await untilAbort(session.request("POST", path, grpcHeaders(call), {}), signal);
+      const message = await unaryAnswer(
+        h2,
+        body,
+        method.output,
+        () => session.notifyResponseByteRead(h2),
+        signal,
+      );
+      return { message, endpoint };
+    });
+  }
+
   /** Stops the probe and ends every session; open calls fail. */
   close(): void {
     this.probe?.stop();
@@ -264,6 +292,40 @@ function onAbort(signal: AbortSignal, fn: () => void): () => void {
   }
   signal.addEventListener("abort", fn, { once: true });
   return () => signal.removeEventListener("abort", fn);
+}
+
+/** p, or signal's reason once it fires; a stream p resolves with later is reset. */
+function untilAbort(
+  p: Promise<ClientHttp2Stream>,
+  signal: AbortSignal,
+): Promise<ClientHttp2Stream> {
+  if (signal.aborted) {
+    p.then(
+      (s) => s.close(constants.NGHTTP2_CANCEL),
+      () => {},
+    );
+    return Promise.reject(signal.reason);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      p.then(
+        (s) => s.close(constants.NGHTTP2_CANCEL),
+        () => {},
+      );
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (s) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(s);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 function headers(call: UpstreamCall): Headers {
