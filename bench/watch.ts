@@ -78,27 +78,6 @@ function endpointFor(o: WatchOptions, protocol: WatchProtocol): string {
   return protocol === "grpc-web" ? o.bridgeUrl : o.etcdUrl;
 }
 
-function watching(w: Watcher, timeoutMs = 30_000): Promise<void> {
-  if (w.state === "watching") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      off();
-      reject(new Error(`a watch is still ${w.state} after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = w.onStateChange((s) => {
-      if (s === "watching") {
-        clearTimeout(t);
-        off();
-        resolve();
-      } else if (s === "failed" || s === "closed") {
-        clearTimeout(t);
-        off();
-        reject(new Error(`a watch ended (${s}) before etcd confirmed it`));
-      }
-    });
-  });
-}
-
 /** A one-shot signal per key: resolves with the time the next event on that key arrived. */
 class Arrivals {
   private readonly waiting = new Map<string, (t: number) => void>();
@@ -183,7 +162,7 @@ async function storm(o: WatchOptions, protocol: WatchProtocol): Promise<WatchRes
   })().catch(() => {});
   const runs: StormRun[] = [];
   try {
-    await watching(w);
+    await w.ready({ timeoutMs: 30_000 });
     const body = grpcBody(PutRequestSchema, {
       key: enc.encode(`${prefix}k`),
       value: enc.encode("x".repeat(64)),
@@ -250,7 +229,7 @@ async function latency(o: WatchOptions, protocol: WatchProtocol) {
   const w = client.watch(key);
   consume(w, (k, t) => arrivals.seen(k, t));
   try {
-    await watching(w);
+    await w.ready({ timeoutMs: 30_000 });
     return await measureLatency(o.writer, arrivals, () => key, o.latencySamples);
   } finally {
     w.cancel();
@@ -290,7 +269,7 @@ async function many(o: WatchOptions, protocol: WatchProtocol): Promise<WatchResu
       consume(w, (k, t) => arrivals.seen(k, t));
       watchers.push(w);
     }
-    await Promise.all(watchers.map((w) => watching(w, 60_000)));
+    await Promise.all(watchers.map((w) => w.ready({ timeoutMs: 60_000 })));
     const createMs = performance.now() - t0;
     gc();
     const after = process.memoryUsage();

@@ -104,7 +104,7 @@ async function latency(
   const key = `bench/page/latency/${protocol}`;
   const w = etcd.watch(key);
   try {
-    await watching(w);
+    await w.ready({ timeoutMs: 10_000 });
     const it = w[Symbol.asyncIterator]();
     for (let i = 0; i < samples && performance.now() < stopAt; i++) {
       const t0 = performance.now();
@@ -117,20 +117,6 @@ async function latency(
     await etcd.close();
   }
   return { p50: s.quantile(0.5), p99: s.quantile(0.99), n: s.count };
-}
-
-function watching(w: ReturnType<Etcd["watch"]>, timeoutMs = 10_000): Promise<void> {
-  if (w.state === "watching") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the watch is still ${w.state}`)), timeoutMs);
-    const off = w.onStateChange((s) => {
-      if (s === "watching") {
-        clearTimeout(t);
-        off();
-        resolve();
-      }
-    });
-  });
 }
 
 // ---- many watches in one page ----

@@ -95,14 +95,7 @@ async function main(): Promise<void> {
       void (async () => {
         for await (const r of w) on(r.events.length);
       })().catch(() => {});
-      await new Promise<void>((resolve) => {
-        const off = w.onStateChange((s) => {
-          if (s === "watching") {
-            off();
-            resolve();
-          }
-        });
-      });
+      await w.ready();
       return () => {
         w.cancel();
         void c.close();

@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { InvalidInputError } from "../errors/etcd-error.js";
+import { ContextError, InvalidInputError } from "../errors/etcd-error.js";
 import { GrpcError } from "../errors/grpc-error.js";
 import { WatchCreateRequest_FilterType, WatchResponseSchema } from "../gen/etcdserverpb/rpc_pb.js";
 import { Event_EventType } from "../gen/mvccpb/kv_pb.js";
@@ -342,5 +342,50 @@ describe("state", () => {
     w.cancel();
     expect(seen).toEqual(["watching"]);
     expect(w.state).toBe("closed");
+  });
+});
+
+describe("ready()", () => {
+  it("resolves when etcd confirms the watch, and at once once it is watching", async () => {
+    const { w } = watcher();
+    let ready = false;
+    const p = w.ready().then(() => {
+      ready = true;
+    });
+    await flush();
+    expect(ready).toBe(false);
+    w.created(created(5n));
+    await p;
+    expect(ready).toBe(true);
+    await expect(w.ready()).resolves.toBeUndefined();
+  });
+
+  it("rejects with the watch's own error when it fails first", async () => {
+    const { w } = watcher();
+    const p = w.ready();
+    w.deliver(response({ header: header(9n), canceled: true, compactRevision: 7n }));
+    await expect(p).rejects.toMatchObject({ reason: "compacted", compactRevision: 7n });
+  });
+
+  it("rejects as canceled when the watch is cancelled first, or its signal fires", async () => {
+    const { w } = watcher();
+    const p = w.ready();
+    w.cancel();
+    await expect(p).rejects.toBeInstanceOf(ContextError);
+    await expect(p).rejects.toMatchObject({ reason: "canceled" });
+    const ac = new AbortController();
+    const other = watcher().w.ready({ signal: ac.signal });
+    ac.abort();
+    await expect(other).rejects.toMatchObject({ reason: "canceled" });
+  });
+
+  it("rejects as deadline-exceeded after timeoutMs, and the watch goes on", async () => {
+    const { w } = watcher();
+    await expect(w.ready({ timeoutMs: 20 })).rejects.toMatchObject({
+      reason: "deadline-exceeded",
+    });
+    expect(w.state).toBe("connecting");
+    w.created(created(5n));
+    await expect(w.ready({ timeoutMs: 20 })).resolves.toBeUndefined();
   });
 });

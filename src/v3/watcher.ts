@@ -1,5 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
+import { ContextError } from "../errors/etcd-error.js";
 import { GrpcError } from "../errors/grpc-error.js";
 import {
   WatchCreateRequest_FilterType,
@@ -9,6 +10,8 @@ import {
 import { Event_EventType, type Event as EventPb } from "../gen/mvccpb/kv_pb.js";
 import { AsyncQueue } from "../internal/async-queue.js";
 import type { Bytes } from "../internal/bytes.js";
+import type { CallOptions } from "../internal/call-options.js";
+import { Deadline } from "../internal/deadline.js";
 import { header, KeyValue, type ResponseHeader } from "./key-value.js";
 import { int64, type KeyRangeOptions, keyRange } from "./kv.js";
 
@@ -66,6 +69,7 @@ export class Watcher implements AsyncIterable<WatchResponse> {
   private fragments: EventPb[] = [];
   private host: WatchHost | undefined;
   private iterated = false;
+  private failure: Error | undefined;
   private readonly onAbort = () => this.cancel();
 
   /** @internal */
@@ -95,6 +99,45 @@ export class Watcher implements AsyncIterable<WatchResponse> {
   onStateChange(listener: (s: WatchState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Resolves once etcd has confirmed the watch (state "watching"; at once if it is), so that
+   * writes made after it are seen. Rejects with the watch's error if it fails first, with a
+   * ContextError "canceled" if it is cancelled first or options.signal fires, and with a
+   * ContextError "deadline-exceeded" after options.timeoutMs (no limit by default).
+   */
+  ready(options: CallOptions = {}): Promise<void> {
+    if (this.current === "watching") return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const deadline = new Deadline(options.signal, options.timeoutMs);
+      let off = () => {};
+      let stop = () => {};
+      let settled = false;
+      const settle = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        off();
+        stop();
+        deadline.dispose();
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const check = (s: WatchState) => {
+        if (s === "watching") settle();
+        else if (s === "failed") settle(this.failure);
+        else if (s === "closed") {
+          settle(
+            new ContextError("canceled", {
+              message: "the watch was cancelled before etcd confirmed it",
+            }),
+          );
+        }
+      };
+      off = this.onStateChange(check);
+      stop = deadline.onDone(settle);
+      check(this.current);
+    });
   }
 
   /** Ends the watch: the iteration finishes, and its stream or server-side id is closed. */
@@ -183,6 +226,7 @@ export class Watcher implements AsyncIterable<WatchResponse> {
   /** @internal The watch cannot go on. */
   fail(error: Error): void {
     if (this.ended) return;
+    this.failure = error;
     this.transition("failed");
     this.queue.fail(error);
     this.detach();

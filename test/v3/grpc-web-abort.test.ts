@@ -50,14 +50,7 @@ it("ends a grpc-web watch's request when it is cancelled after a burst of events
           if (got >= events) ac.abort();
         }
       })().catch(() => {});
-      await new Promise<void>((resolve) => {
-        const off = w.onStateChange((s) => {
-          if (s === "watching") {
-            off();
-            resolve();
-          }
-        });
-      });
+      await w.ready({ timeoutMs: 10_000 });
       expect(bridge.bridge.stats().openUpstreamStreams).toBe(1);
       await Promise.all(
         Array.from({ length: events }, (_, i) =>

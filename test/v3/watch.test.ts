@@ -47,7 +47,7 @@ describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => 
   it("delivers puts and deletes with prevKv, in order", async () => {
     const w = t.client.watch("w1/", { prefix: true, prevKv: true });
     const got = collect(w, 4);
-    await waitWatching(w);
+    await w.ready({ timeoutMs: 10_000 });
     await t.client.put("w1/a", "1");
     await t.client.put("w1/b", "2");
     await t.client.put("w1/a", "3");
@@ -95,11 +95,11 @@ describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => 
     // Every earlier watch has ended, so etcd must have closed them all.
     await eventually(async () => (await watcherGauge(url)) === 0);
     const keeper = t.client.watch("w4/keeper");
-    await waitWatching(keeper);
+    await keeper.ready({ timeoutMs: 10_000 });
     await eventually(async () => (await watcherGauge(url)) === 1);
     const ctl = new AbortController();
     const w = t.client.watch("w4", { signal: ctl.signal });
-    await waitWatching(w);
+    await w.ready({ timeoutMs: 10_000 });
     await eventually(async () => (await watcherGauge(url)) === 2);
     ctl.abort();
     expect(w.state).toBe("closed");
@@ -114,8 +114,8 @@ describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => 
   it("keeps other watches going when one consumer throws", async () => {
     const bad = t.client.watch("w5/bad");
     const good = t.client.watch("w5/good");
-    await waitWatching(bad);
-    await waitWatching(good);
+    await bad.ready({ timeoutMs: 10_000 });
+    await good.ready({ timeoutMs: 10_000 });
     const failing = (async () => {
       for await (const _ of bad) throw new Error("consumer bug");
     })().catch((e: unknown) => e);
@@ -130,7 +130,7 @@ describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => 
 
   it("delivers exactly 1,000 events in order while its member (or bridge) restarts twice", async () => {
     const w = t.client.watch("w6/", { prefix: true });
-    await waitWatching(w);
+    await w.ready({ timeoutMs: 10_000 });
     let breaks = 0;
     w.onStateChange((s) => {
       if (s === "reconnecting") breaks++;
@@ -172,13 +172,5 @@ async function createOnce(c: Etcd, key: string): Promise<void> {
       if (attempt > 50) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
-  }
-}
-
-async function waitWatching(w: Watcher): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (w.state !== "watching") {
-    if (Date.now() > end) throw new Error(`watch is ${w.state}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
