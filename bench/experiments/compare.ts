@@ -12,11 +12,9 @@ import { KV } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { Etcd } from "../../src/node.js";
 import { nodeRuntime } from "../../src/runtime.node.js";
 import { grpcTransport } from "../../src/transport/grpc.node.js";
-import { EtcdClient } from "../../src/v3/client.js";
 import { closedLoop } from "../lib/closed-loop.js";
 import { startEtcd } from "../lib/etcd.js";
 import { BareClient } from "./client-bound.js";
-import { grpcLeanTransport } from "./grpc-lean.node.js";
 
 const op = process.argv[2] === "get" ? "get" : "put";
 const inFlight = Number(process.argv[3] ?? 64);
@@ -26,7 +24,7 @@ const url = etcd.url;
 const enc = new TextEncoder();
 const key = "bench/k";
 const value = "x".repeat(64);
-const withTransport = (grpc: typeof grpcLeanTransport) => ({
+const withTransport = (grpc: typeof grpcTransport) => ({
   ...nodeRuntime,
   transports: { ...nodeRuntime.transports, grpc },
 });
@@ -36,8 +34,6 @@ const clients = {
   "etcd-web": new Etcd(opts),
   // connect-node over node:http2.
   "etcd-web+connect-node": new Etcd({ ...opts, grpcClient: "connect-node" }),
-  // Only the node:http2 transport without connect's pipeline (grpc-lean.node.ts).
-  "etcd-web+lean": new EtcdClient(opts, withTransport(grpcLeanTransport)),
   // etcd-web's transport with no deadline, failover or pool around the call.
   "bare+own-transport": new BareClient(opts, withTransport(grpcTransport)),
 };
