@@ -147,7 +147,8 @@ function badResponse(
   return undefined;
 }
 
-function toHeaders(h: IncomingHttpHeaders): Headers {
+/** node:http2's headers as a Headers object, without the pseudo-headers. */
+export function toHeaders(h: IncomingHttpHeaders): Headers {
   const out = new Headers();
   for (const [k, v] of Object.entries(h)) {
     if (k.startsWith(":") || v === undefined) continue;

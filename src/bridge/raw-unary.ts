@@ -1,8 +1,9 @@
-import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
+import { type ClientHttp2Stream, constants } from "node:http2";
 import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { validateResponse, validateTrailer } from "@connectrpc/connect/protocol-grpc";
-import { causes } from "../internal/causes.js";
+import { hasCauseCode } from "../internal/causes.js";
+import { toHeaders } from "./raw-stream.js";
 
 // A unary call to etcd read as bytes. The answer is judged exactly as connect-node's gRPC client
 // judges it (the same errors, codes and causes), since failover (classifyV3) reads those errors
@@ -60,7 +61,7 @@ export function unaryAnswer(
     });
     s.on("error", (e) => {
       // connect-node ignores this one once the request is written: etcd answered early.
-      if (s.writableEnded && hasCode(e, "ERR_STREAM_WRITE_AFTER_END")) return;
+      if (s.writableEnded && hasCauseCode(e, "ERR_STREAM_WRITE_AFTER_END")) return;
       fail(e);
     });
     s.on("data", (chunk: Buffer) => {
@@ -168,29 +169,13 @@ const resetCodes = new Map<number, Code>([
 /** connect-node's connectErrorFromNodeReason: node's error, kept as the cause. */
 export function fromNode(reason: unknown): ConnectError {
   let code = Code.Internal;
-  if (hasCode(reason, "ERR_STREAM_WRITE_AFTER_END")) code = Code.Aborted;
-  else if (hasCode(reason, "ERR_STREAM_DESTROYED", "ERR_HTTP2_INVALID_STREAM", "ECONNRESET")) {
+  if (hasCauseCode(reason, "ERR_STREAM_WRITE_AFTER_END")) code = Code.Aborted;
+  else if (hasCauseCode(reason, "ERR_STREAM_DESTROYED", "ERR_HTTP2_INVALID_STREAM", "ECONNRESET")) {
     code = Code.Aborted;
-  } else if (hasCode(reason, "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED")) {
+  } else if (hasCauseCode(reason, "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED")) {
     code = Code.Unavailable;
   }
   const ce = ConnectError.from(reason, code);
   if (ce !== reason) ce.cause = reason;
   return ce;
-}
-
-function hasCode(e: unknown, ...codes: string[]): boolean {
-  return causes(e).some((c) => {
-    const code = (c as { code?: unknown }).code;
-    return c instanceof Error && typeof code === "string" && codes.includes(code);
-  });
-}
-
-function toHeaders(h: IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const [k, v] of Object.entries(h)) {
-    if (k.startsWith(":") || v === undefined) continue;
-    for (const one of Array.isArray(v) ? v : [v]) out.append(k, one);
-  }
-  return out;
 }

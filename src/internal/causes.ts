@@ -32,10 +32,22 @@ const notSentCodes = new Set([
  * idempotent.
  */
 export function neverSent(e: unknown): boolean {
-  return causes(e).some((c) => {
+  return causeCodes(e).some((code) => notSentCodes.has(code) || tlsRefusal(code));
+}
+
+/** The string `code`s (node's error codes) along the cause chain, outermost first. */
+export function causeCodes(e: unknown): string[] {
+  const out: string[] = [];
+  for (const c of causes(e)) {
     const code = (c as { code?: unknown }).code;
-    return typeof code === "string" && (notSentCodes.has(code) || tlsRefusal(code));
-  });
+    if (typeof code === "string") out.push(code);
+  }
+  return out;
+}
+
+/** True when one of codes is on the cause chain. */
+export function hasCauseCode(e: unknown, ...codes: string[]): boolean {
+  return causeCodes(e).some((code) => codes.includes(code));
 }
 
 // A TLS handshake that failed (the server's certificate was not trusted, or the server refused

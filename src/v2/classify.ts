@@ -1,6 +1,6 @@
 import type { AttemptVerdict } from "../endpoints/failover.js";
 import { ContextError, EtcdError, ResponseError } from "../errors/etcd-error.js";
-import { causes, neverSent } from "../internal/causes.js";
+import { causes, hasCauseCode, neverSent } from "../internal/causes.js";
 import { V2Error } from "./v2-error.js";
 
 /** What a failed attempt means for failover. */
@@ -18,7 +18,7 @@ export function classify(e: unknown, endpoint: string): AttemptVerdict {
 }
 
 export function isBodyTimeout(e: unknown): boolean {
-  return causes(e).some((c) => (c as { code?: unknown }).code === "UND_ERR_BODY_TIMEOUT");
+  return hasCauseCode(e, "UND_ERR_BODY_TIMEOUT");
 }
 
 /** fetch's "fetch failed", with the reason from its cause chain. */

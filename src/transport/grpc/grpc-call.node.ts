@@ -4,7 +4,7 @@
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
-import { unprocessedCode } from "../../internal/causes.js";
+import { hasCauseCode, unprocessedCode } from "../../internal/causes.js";
 import { ErrorCode, type H2Stream, type StreamHandler, sessionError } from "./h2-session.node.js";
 import type { HeaderField } from "./hpack.node.js";
 
@@ -253,15 +253,8 @@ function webHeaders(fields: HeaderField[]): Headers {
 
 /** As connect-node maps node's errors, so that failover sees the same codes and causes. */
 function fromSocket(e: Error): ConnectError {
-  const codes = new Set<string>();
-  for (let c: unknown = e; c instanceof Error && codes.size < 8; c = c.cause) {
-    const code = (c as { code?: unknown }).code;
-    if (typeof code === "string") codes.add(code);
-  }
-  let code = Code.Unavailable;
-  if (codes.has("ECONNRESET")) code = Code.Aborted;
-  const ce = new ConnectError(e.message, code, undefined, undefined, e);
-  return ce;
+  const code = hasCauseCode(e, "ECONNRESET") ? Code.Aborted : Code.Unavailable;
+  return new ConnectError(e.message, code, undefined, undefined, e);
 }
 
 function resetError(rstCode: number): ConnectError {
