@@ -1,17 +1,8 @@
-import { once } from "node:events";
-import {
-  constants,
-  createServer,
-  type Http2Server,
-  type Http2Session,
-  type IncomingHttpHeaders,
-  type ServerHttp2Stream,
-  type Settings,
-} from "node:http2";
-import type { AddressInfo } from "node:net";
+import { constants, type ServerHttp2Stream } from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
+import { type FakeEtcd, fakeEtcd, frame } from "../../test/fakes/fake-h2-etcd.js";
 import { Watch, WatchRequestSchema } from "../gen/etcdserverpb/rpc_pb.js";
 import { statusFrame } from "./pass-through.js";
 import { type BridgeServer, startBridge } from "./server.js";
@@ -19,38 +10,6 @@ import { type BridgeServer, startBridge } from "./server.js";
 // Watch over gRPC-Web through the bridge, against fake etcd members that speak HTTP/2 by hand
 // (node:http2): they see exactly what reaches them, and send bytes that Connect would have
 // re-encoded differently.
-
-interface FakeEtcd {
-  url: string;
-  server: Http2Server;
-  /** Request headers of each stream, and how each stream ended (its RST code). */
-  requests: IncomingHttpHeaders[];
-  resets: number[];
-  /** The settings and sessions of the bridge's connections. */
-  settings: Settings[];
-  sessions: Http2Session[];
-}
-
-async function fakeEtcd(answer: (stream: ServerHttp2Stream) => void): Promise<FakeEtcd> {
-  const server = createServer();
-  const fake: FakeEtcd = { url: "", server, requests: [], resets: [], settings: [], sessions: [] };
-  server.on("session", (s) => {
-    fake.sessions.push(s);
-    s.on("remoteSettings", (st) => fake.settings.push(st));
-  });
-  server.on("stream", (stream, headers) => {
-    fake.requests.push(headers);
-    stream.on("close", () => fake.resets.push(stream.rstCode));
-    stream.on("error", () => {});
-    // Like etcd: read the request, then answer.
-    stream.resume();
-    answer(stream);
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return fake;
-}
 
 /** etcd's answer to a watch: its headers, then messages; trailers when it ends. */
 function streamOf(messages: Buffer[], trailers?: Record<string, string>) {
@@ -65,13 +24,6 @@ function streamOf(messages: Buffer[], trailers?: Record<string, string>) {
       stream.end();
     }
   };
-}
-
-function frame(bytes: Uint8Array): Buffer {
-  const out = Buffer.alloc(5 + bytes.length);
-  out.writeUInt32BE(bytes.length, 1);
-  out.set(bytes, 5);
-  return out;
 }
 
 // WatchResponse{created: true, watch_id: 7} with its fields out of order (3, then 2): valid

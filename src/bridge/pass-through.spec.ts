@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { create, type Message, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { frame } from "../../test/fakes/fake-h2-etcd.js";
 import { WatchRequestSchema } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Incoming, ServedCall } from "./call.js";
 import { bridgedMethods } from "./etcd-methods.js";
@@ -18,14 +19,6 @@ import type { RawSink, RawStream } from "./raw-stream.js";
 
 const watch = bridgedMethods().find((m) => m.path === "/etcdserverpb.Watch/Watch");
 if (!watch) throw new Error("no Watch method");
-
-function frame(bytes: Uint8Array, flags = 0): Buffer {
-  const out = Buffer.alloc(5 + bytes.length);
-  out[0] = flags;
-  out.writeUInt32BE(bytes.length, 1);
-  out.set(bytes, 5);
-  return out;
-}
 
 const watchRequest = frame(
   toBinary(

@@ -1,18 +1,10 @@
-import { once } from "node:events";
-import {
-  constants,
-  createServer,
-  type Http2Server,
-  type Http2Session,
-  type IncomingHttpHeaders,
-  type ServerHttp2Stream,
-} from "node:http2";
-import type { AddressInfo } from "node:net";
-import { createServer as createNetServer } from "node:net";
+import { constants, type ServerHttp2Stream } from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Answer, type FakeEtcd, fakeEtcd, frame } from "../../test/fakes/fake-h2-etcd.js";
+import { freePort } from "../../test/harness/ports.js";
 import { KV, PutRequestSchema, RangeRequestSchema } from "../gen/etcdserverpb/rpc_pb.js";
 import { statusFrame } from "./pass-through.js";
 import { type BridgeServer, startBridge } from "./server.js";
@@ -21,58 +13,6 @@ import { type BridgeServer, startBridge } from "./server.js";
 // Fake etcd members speak HTTP/2 by hand, so each test sees what reached each member. Failover
 // must decide exactly as the router path (Connect's client) does: every scenario runs through
 // both paths and must end alike, and the critical ones are also spelled out.
-
-type Answer = (stream: ServerHttp2Stream, request: Promise<Buffer>) => void;
-
-interface FakeEtcd {
-  url: string;
-  server: Http2Server;
-  requests: IncomingHttpHeaders[];
-  bodies: Buffer[];
-  resets: number[];
-  sessions: Http2Session[];
-}
-
-async function fakeEtcd(answer: Answer): Promise<FakeEtcd> {
-  const server = createServer();
-  const fake: FakeEtcd = { url: "", server, requests: [], bodies: [], resets: [], sessions: [] };
-  server.on("session", (s) => fake.sessions.push(s));
-  server.on("stream", (stream, headers) => {
-    fake.requests.push(headers);
-    stream.on("close", () => fake.resets.push(stream.rstCode));
-    stream.on("error", () => {});
-    const chunks: Buffer[] = [];
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    const request = new Promise<Buffer>((resolve) =>
-      stream.on("end", () => {
-        const body = Buffer.concat(chunks);
-        fake.bodies.push(body);
-        resolve(body);
-      }),
-    );
-    answer(stream, request);
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return fake;
-}
-
-/** A URL where nothing listens: the connection is refused. */
-async function refusedUrl(): Promise<string> {
-  const s = createNetServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return `http://127.0.0.1:${port}`;
-}
-
-function frame(bytes: Uint8Array): Buffer {
-  const out = Buffer.alloc(5 + bytes.length);
-  out.writeUInt32BE(bytes.length, 1);
-  out.set(bytes, 5);
-  return out;
-}
 
 // PutResponse / RangeResponse{header: {revision: 5, cluster_id: 9}, count: 0}, with the header's
 // fields out of order (revision 3, then cluster_id 1): valid protobuf an encoder would reorder.
@@ -145,7 +85,7 @@ async function setup(...answers: Array<Answer | "refused">) {
   for (const a of answers) {
     if (a === "refused") {
       fakes.push(undefined);
-      urls.push(await refusedUrl());
+      urls.push(`http://127.0.0.1:${await freePort()}`);
       continue;
     }
     const fake = await fakeEtcd(a);
