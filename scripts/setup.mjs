@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Installs what `npm test`, `npm run demo` and `npm run bench` need and a fresh clone lacks:
-// the npm dependencies, and (as root on Debian) etcd, Chromium, openssl and h2load through apt-get.
+// the npm dependencies, (as root on Debian) etcd, Chromium, openssl and h2load through apt-get,
+// and etcd 3.5 from Debian trixie and sid beside the system's 3.4 (scripts/etcd-versions.mjs).
 // Uses only Node built-ins, because it runs before node_modules exists.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fetchEtcdVersions, installedVersions } from "./etcd-versions.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const purpose = (process.argv.find((a) => a.startsWith("--for=")) ?? "--for=test").slice(6);
@@ -26,6 +28,23 @@ if (!needs) fail(`unknown purpose ${purpose}; use --for=test, --for=demo or --fo
 
 ensureNodeModules();
 ensureTools(needs);
+ensureEtcdVersions();
+
+// etcd 3.5.16 (trixie) and the newest 3.5 (sid) beside the system's 3.4, in node_modules/.cache.
+function ensureEtcdVersions() {
+  let manifest;
+  try {
+    manifest = fetchEtcdVersions({ log });
+  } catch (e) {
+    log(`could not fetch etcd 3.5: ${e instanceof Error ? e.message : e}`);
+    return;
+  }
+  for (const [suite, why] of Object.entries(manifest.missing ?? {})) {
+    log(`!!! no etcd 3.5 from Debian ${suite}: ${why}`);
+  }
+  const versions = installedVersions().map((v) => `${v.version} (${v.suite})`);
+  log(`etcd versions here: ${versions.join(", ")}`);
+}
 
 function ensureNodeModules() {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));

@@ -9,7 +9,8 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { type EtcdInstall, installedVersions } from "../../scripts/etcd-versions.mjs";
 import { freePort } from "./ports.js";
 
 export interface ClusterOptions {
@@ -46,20 +47,85 @@ process.once("exit", () => {
   for (const m of live) m.killSync();
 });
 
-export function etcdBinary(): string {
-  try {
-    return execFileSync("sh", ["-c", "command -v etcd"], { encoding: "utf8" }).trim();
-  } catch {
+/**
+ * The etcd the tests start, chosen by version: `ETCD_VERSION` ("3.4", "3.5", "3.5.16", an exact
+ * version or a prefix; the newest installed match wins), or `ETCD_BIN` (a path; etcdctl beside
+ * it). Default: the etcd on PATH (Debian bookworm's 3.4.23). `npm test` runs the integration
+ * tests once per installed version (scripts/test-integration.mjs); setup.mjs installs them.
+ */
+export function selectedEtcd(version = process.env.ETCD_VERSION): EtcdInstall {
+  const key = `${process.env.ETCD_BIN ?? ""}|${version ?? ""}`;
+  let found = selected.get(key);
+  if (!found) {
+    found = findEtcd(version);
+    selected.set(key, found);
+  }
+  return found;
+}
+
+const selected = new Map<string, EtcdInstall>();
+
+function findEtcd(version: string | undefined): EtcdInstall {
+  const bin = process.env.ETCD_BIN;
+  if (bin) {
+    return {
+      version: versionOf(bin),
+      suite: "ETCD_BIN",
+      etcd: bin,
+      etcdctl: join(dirname(bin), "etcdctl"),
+    };
+  }
+  const installed = installedVersions();
+  if (!version) {
+    const system = installed.find((v) => v.suite === "system");
+    if (system) return system;
     throw new Error(
-      "etcd is not on PATH. Install it with: apt-get install -y etcd-server etcd-client",
+      "etcd is not on PATH. Install it with: apt-get install -y etcd-server etcd-client (or run npm test, which does)",
     );
   }
+  const matches = installed
+    .filter((v) => v.version === version || v.version.startsWith(`${version}.`))
+    .sort((a, b) => compareVersions(b.version, a.version));
+  const pick = matches[0];
+  if (!pick) {
+    const have = installed.map((v) => v.version).join(", ") || "none";
+    throw new Error(
+      `ETCD_VERSION=${version}: no such etcd here (installed: ${have}); node scripts/setup.mjs fetches 3.5`,
+    );
+  }
+  return pick;
+}
+
+export function etcdBinary(): string {
+  return selectedEtcd().etcd;
+}
+
+export function etcdctlBinary(): string {
+  return selectedEtcd().etcdctl;
 }
 
 export function etcdVersion(): string {
-  const out = execFileSync(etcdBinary(), ["--version"], { encoding: "utf8" });
-  const m = /etcd Version: (\S+)/.exec(out);
-  return m?.[1] ?? "unknown";
+  return selectedEtcd().version;
+}
+
+/** etcd's minor version as a number: 4 for 3.4.23, 5 for 3.5.30. */
+export function etcdMinor(): number {
+  return Number(/^3\.(\d+)/.exec(etcdVersion())?.[1]);
+}
+
+function versionOf(etcd: string): string {
+  const out = execFileSync(etcd, ["--version"], { encoding: "utf8" });
+  return /etcd Version: (\S+)/.exec(out)?.[1] ?? "unknown";
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 export class EtcdMember {
