@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The integration tests, once per etcd version: the system's 3.4 (Debian bookworm), trixie's
 // 3.5.16 and sid's newest 3.5 (scripts/etcd-versions.mjs). Each leg is `vitest run --project
-// integration` with ETCD_VERSION set; the harness starts that version. Fails if a leg fails, or
+// integration` with TEST_ETCD_VERSION set; the harness starts that version. Fails if a leg fails, or
 // if a required leg has no etcd; a missing sid 3.5 is reported loudly and its leg left out.
 //
 //   node scripts/test-integration.mjs                 every version
-//   node scripts/test-integration.mjs --only=3.5.16   one version (ETCD_VERSION's syntax)
+//   node scripts/test-integration.mjs --only=3.5.16   one version (TEST_ETCD_VERSION's syntax)
 //   node scripts/test-integration.mjs -- test/v3      extra vitest arguments after --
 import { spawnSync } from "node:child_process";
 import { installedVersions, missingSuites } from "./etcd-versions.mjs";
@@ -44,7 +44,7 @@ for (const leg of legs.filter((l) => l.etcd)) {
   const started = Date.now();
   const r = spawnSync("npx", ["vitest", "run", "--project", "integration", ...vitestArgs], {
     stdio: "inherit",
-    env: { ...process.env, ETCD_VERSION: version },
+    env: { ...process.env, TEST_ETCD_VERSION: version },
   });
   results.push({ version, suite, ok: r.status === 0, seconds: (Date.now() - started) / 1000 });
 }

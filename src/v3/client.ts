@@ -359,6 +359,8 @@ export class EtcdClient implements Caller {
     this.probe?.stop();
     for (const w of [...this.watchers]) w.cancel();
     if (this.syncTimer !== undefined) this.clock.clearTimeout(this.syncTimer);
+    // The watches' cancels reach etcd before their stream and connections close.
+    await this.sharedWatchStream?.drained();
     for (const c of this.connections.values()) c.close();
     this.connections.clear();
   }

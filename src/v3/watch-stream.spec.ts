@@ -5,7 +5,12 @@ import type { AttemptVerdict } from "../endpoints/failover.js";
 import { type WatchResponse, WatchResponseSchema } from "../gen/etcdserverpb/rpc_pb.js";
 import { Event_EventType } from "../gen/mvccpb/kv_pb.js";
 import { AsyncQueue } from "../internal/async-queue.js";
-import { type WatchRequestInit, WatchStream, type WatchStreamDeps } from "./watch-stream.js";
+import {
+  CANCEL_CONFIRM_MS,
+  type WatchRequestInit,
+  WatchStream,
+  type WatchStreamDeps,
+} from "./watch-stream.js";
 import { type WatchResponse as Delivered, Watcher } from "./watcher.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -196,7 +201,9 @@ describe("a watch leaving a shared stream", () => {
     expect(b.keys()).toEqual(["b"]);
   });
 
-  it("ends the stream when it is the last, without a cancel request", async () => {
+  // etcd 3.5's WebSocket gateway keeps a watch whose socket closed: the last watch leaving
+  // cancels on the server first, and the stream ends once etcd confirms.
+  it("sends the last watch's cancel, and ends the stream once etcd confirms it", async () => {
     const { watch, last, idle, stream } = setup();
     const a = watch("a");
     await flush();
@@ -204,10 +211,52 @@ describe("a watch leaving a shared stream", () => {
     await flush();
     a.w.cancel();
     await flush();
+    expect(last().cancels()).toEqual([0n]);
+    expect(last().signal.aborted).toBe(false);
+    let drained = false;
+    void stream.drained().then(() => {
+      drained = true;
+    });
+    last().answer({ header: header(10n), watchId: 0n, canceled: true });
+    await flush();
     expect(last().signal.aborted).toBe(true);
-    expect(last().cancels()).toEqual([]);
+    expect(drained).toBe(true);
     expect(idle()).toBe(1);
     expect(stream.size).toBe(0);
+  });
+
+  it("ends the stream after CANCEL_CONFIRM_MS when etcd never confirms the last cancel", async () => {
+    const { watch, last, clock } = setup();
+    const a = watch("a");
+    await flush();
+    last().answer(created(0n, 10n));
+    await flush();
+    a.w.cancel();
+    await flush();
+    await clock.advance(CANCEL_CONFIRM_MS - 1);
+    expect(last().signal.aborted).toBe(false);
+    await clock.advance(1);
+    expect(last().signal.aborted).toBe(true);
+  });
+
+  it("keeps the stream for a watch added while the last cancel drains", async () => {
+    const { watch, last, streams, clock } = setup();
+    const a = watch("a");
+    await flush();
+    last().answer(created(0n, 10n));
+    await flush();
+    a.w.cancel();
+    const b = watch("b");
+    await flush();
+    last().answer({ header: header(10n), watchId: 0n, canceled: true });
+    await clock.advance(CANCEL_CONFIRM_MS);
+    expect(streams).toHaveLength(1);
+    expect(last().signal.aborted).toBe(false);
+    expect(last().creates()).toEqual(["a", "b"]);
+    last().answer(created(1n, 10n));
+    last().answer(event(1n, "b", 11n));
+    await flush();
+    expect(b.keys()).toEqual(["b"]);
   });
 
   // Regression (a bug this spec found, now fixed): remove() drops the leaving watch from pendingCreates even while its create is in

@@ -30,12 +30,19 @@ export interface WatchStreamDeps {
 }
 
 /**
+ * How long the last watch of a shared stream waits for etcd to confirm its cancel before the
+ * stream is closed anyway (a member that stopped answering).
+ */
+export const CANCEL_CONFIRM_MS = 1_000;
+
+/**
  * One Watch stream and the watches on it. Creates go out one at a time: etcd numbers the
  * watches of a stream in the order it creates them, so each "created" answer belongs to the
  * oldest unanswered create. When the stream breaks, it reopens after jittered backoff and
  * re-creates every watch from its next revision, so no event is lost or repeated. A watch
- * leaving sends a cancel (shared stream) or ends the stream (its own); the last one leaving
- * a shared stream ends it too.
+ * leaving sends a cancel (shared stream) or ends the stream (its own). The last one leaving a
+ * shared stream sends its cancel too, and the stream closes once etcd confirms it: closing
+ * etcd 3.5's WebSocket gateway socket does not end the watches on it (3.4's does).
  */
 export class WatchStream implements WatchHost {
   private readonly watchers = new Set<Watcher>();
@@ -45,6 +52,10 @@ export class WatchStream implements WatchHost {
   private abort: AbortController | undefined;
   private running = false;
   private createInFlight = false;
+  /** The last watches' cancels awaiting etcd's confirmation before the stream closes. */
+  private closing:
+    | { ids: Set<bigint>; timer: unknown; done: () => void; drained: Promise<void> }
+    | undefined;
 
   constructor(private readonly deps: WatchStreamDeps) {}
 
@@ -58,6 +69,8 @@ export class WatchStream implements WatchHost {
     }
     this.watchers.add(w);
     w.attach(this);
+    // A new watch while the old ones' cancels drain: the stream stays open for it.
+    this.stopClosing(false);
     if (!this.running) {
       void this.run();
     } else {
@@ -73,17 +86,54 @@ export class WatchStream implements WatchHost {
     this.pendingCreates = this.pendingCreates.filter(
       (p, i) => p !== w || (i === 0 && this.createInFlight),
     );
+    const ids: bigint[] = [];
     for (const [id, v] of this.byId) {
       if (v !== w) continue;
       this.byId.delete(id);
-      if (this.deps.multiplexed && this.watchers.size > 0) {
-        this.requests?.push({ requestUnion: { case: "cancelRequest", value: { watchId: id } } });
-      }
+      ids.push(id);
     }
-    if (this.watchers.size === 0) {
+    if (this.deps.multiplexed) {
+      for (const id of ids) this.sendCancel(id);
+    }
+    if (this.watchers.size > 0) return;
+    this.deps.onIdle?.();
+    const open = this.requests !== undefined && !this.requests.closed;
+    if (this.deps.multiplexed && open && (ids.length > 0 || this.createInFlight)) {
+      this.closeWhenCanceled(ids);
+    } else {
       this.abort?.abort(new Error("no watch left on the stream"));
-      this.deps.onIdle?.();
     }
+  }
+
+  /**
+   * Resolves once the stream has closed after its last watch left, or at once when no close
+   * is pending. The client's close() waits on it, so the cancels reach etcd first.
+   */
+  drained(): Promise<void> {
+    return this.closing?.drained ?? Promise.resolve();
+  }
+
+  private closeWhenCanceled(ids: bigint[]): void {
+    let done = () => {};
+    const drained = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const timer = this.deps.clock.setTimeout(() => this.stopClosing(true), CANCEL_CONFIRM_MS);
+    this.closing = { ids: new Set(ids), timer, done, drained };
+  }
+
+  /** Ends the close wait; `close` aborts the stream (all cancels confirmed, or time is up). */
+  private stopClosing(close: boolean): void {
+    const c = this.closing;
+    if (!c) return;
+    this.closing = undefined;
+    this.deps.clock.clearTimeout(c.timer);
+    if (close) this.abort?.abort(new Error("no watch left on the stream"));
+    c.done();
+  }
+
+  private sendCancel(id: bigint): void {
+    this.requests?.push({ requestUnion: { case: "cancelRequest", value: { watchId: id } } });
   }
 
   private async run(): Promise<void> {
@@ -113,6 +163,7 @@ export class WatchStream implements WatchHost {
           error = e;
         } finally {
           requests.end();
+          if (this.abort === abort) this.stopClosing(false);
         }
         if (abort.signal.aborted || this.watchers.size === 0) {
           report?.(undefined);
@@ -143,10 +194,9 @@ export class WatchStream implements WatchHost {
       if (!w) return true;
       if (!this.watchers.has(w)) {
         // Left while its create was in flight: cancel it on the server too.
-        if (this.deps.multiplexed) {
-          this.requests?.push({
-            requestUnion: { case: "cancelRequest", value: { watchId: res.watchId } },
-          });
+        if (this.deps.multiplexed && !res.canceled) {
+          this.sendCancel(res.watchId);
+          this.closing?.ids.add(res.watchId);
         }
         return true;
       }
@@ -154,6 +204,10 @@ export class WatchStream implements WatchHost {
       w.created(res);
       if (res.canceled) w.deliver(res);
       return true;
+    }
+    if (res.canceled && this.closing?.ids.delete(res.watchId)) {
+      if (this.closing.ids.size === 0 && !this.createInFlight) this.stopClosing(true);
+      return false;
     }
     const w = this.byId.get(res.watchId);
     if (!w) return false;

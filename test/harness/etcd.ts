@@ -22,6 +22,8 @@ export interface ClusterOptions {
   corsOrigins?: string[];
   /** Extra flags for every member. */
   extraArgs?: string[];
+  /** The etcd version to start (as TEST_ETCD_VERSION: "3.4", "3.5", "3.5.16"); default: that variable. */
+  version?: string;
   /** How long to wait for the cluster to become healthy. */
   startTimeoutMs?: number;
   /**
@@ -48,13 +50,13 @@ process.once("exit", () => {
 });
 
 /**
- * The etcd the tests start, chosen by version: `ETCD_VERSION` ("3.4", "3.5", "3.5.16", an exact
- * version or a prefix; the newest installed match wins), or `ETCD_BIN` (a path; etcdctl beside
+ * The etcd the tests start, chosen by version: `TEST_ETCD_VERSION` ("3.4", "3.5", "3.5.16", an exact
+ * version or a prefix; the newest installed match wins), or `TEST_ETCD_BIN` (a path; etcdctl beside
  * it). Default: the etcd on PATH (Debian bookworm's 3.4.23). `npm test` runs the integration
  * tests once per installed version (scripts/test-integration.mjs); setup.mjs installs them.
  */
-export function selectedEtcd(version = process.env.ETCD_VERSION): EtcdInstall {
-  const key = `${process.env.ETCD_BIN ?? ""}|${version ?? ""}`;
+export function selectedEtcd(version = process.env.TEST_ETCD_VERSION): EtcdInstall {
+  const key = `${process.env.TEST_ETCD_BIN ?? ""}|${version ?? ""}`;
   let found = selected.get(key);
   if (!found) {
     found = findEtcd(version);
@@ -66,11 +68,11 @@ export function selectedEtcd(version = process.env.ETCD_VERSION): EtcdInstall {
 const selected = new Map<string, EtcdInstall>();
 
 function findEtcd(version: string | undefined): EtcdInstall {
-  const bin = process.env.ETCD_BIN;
+  const bin = process.env.TEST_ETCD_BIN;
   if (bin) {
     return {
       version: versionOf(bin),
-      suite: "ETCD_BIN",
+      suite: "TEST_ETCD_BIN",
       etcd: bin,
       etcdctl: join(dirname(bin), "etcdctl"),
     };
@@ -90,7 +92,7 @@ function findEtcd(version: string | undefined): EtcdInstall {
   if (!pick) {
     const have = installed.map((v) => v.version).join(", ") || "none";
     throw new Error(
-      `ETCD_VERSION=${version}: no such etcd here (installed: ${have}); node scripts/setup.mjs fetches 3.5`,
+      `TEST_ETCD_VERSION=${version}: no such etcd here (installed: ${have}); node scripts/setup.mjs fetches 3.5`,
     );
   }
   return pick;
@@ -144,6 +146,7 @@ export class EtcdMember {
     readonly logFile: string,
     private readonly args: () => string[],
     private readonly tls?: ClusterOptions["tls"],
+    private readonly binary = etcdBinary(),
   ) {
     this.clientUrl = `${tls ? "https" : "http"}://127.0.0.1:${clientPort}`;
     this.peerUrl = `http://127.0.0.1:${peerPort}`;
@@ -165,7 +168,11 @@ export class EtcdMember {
   spawn(): void {
     if (this.child) throw new Error(`${this.name} is already running`);
     const log = openSync(this.logFile, "a");
-    const child = spawn(etcdBinary(), this.args(), { stdio: ["ignore", log, log] });
+    // etcd reads every ETCD_* variable as a flag: pass none of the test run's on.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith("ETCD_")),
+    );
+    const child = spawn(this.binary, this.args(), { stdio: ["ignore", log, log], env });
     this.child = child;
     this.state = "running";
     live.add(this);
@@ -411,6 +418,7 @@ export class EtcdCluster {
         join(baseDir, `${name}.log`),
         () => args,
         opts.tls,
+        selectedEtcd(opts.version).etcd,
       );
     });
     const cluster = new EtcdCluster(members, baseDir);

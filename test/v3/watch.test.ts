@@ -111,6 +111,55 @@ describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => 
     await eventually(async () => (await watcherGauge(url)) === 0);
   });
 
+  it("ends each watch on the server, whatever ends it: abort, leaving the loop, cancel(), close()", async () => {
+    const url = t.etcd.member(0).clientUrl;
+    await eventually(async () => (await watcherGauge(url)) === 0);
+    const ending = [
+      async (c: Etcd) => {
+        const ctl = new AbortController();
+        const w = c.watch("w7/abort", { signal: ctl.signal });
+        await w.ready({ timeoutMs: 10_000 });
+        return () => ctl.abort();
+      },
+      async (c: Etcd) => {
+        const w = c.watch("w7/loop");
+        await w.ready({ timeoutMs: 10_000 });
+        const left = (async () => {
+          for await (const _ of w) break;
+        })();
+        return async () => {
+          await c.put("w7/loop", "x");
+          await left;
+        };
+      },
+      async (c: Etcd) => {
+        const w = c.watch("w7/cancel");
+        await w.ready({ timeoutMs: 10_000 });
+        return () => w.cancel();
+      },
+    ];
+    // Each way ends the last watch of its client's stream (the WebSocket on the gateway); the
+    // last client keeps one watch open and ends it with close().
+    for (const start of ending) {
+      const c = new Etcd({ endpoints: t.endpoints, protocol, health: false });
+      try {
+        const end = await start(c);
+        await eventually(async () => (await watcherGauge(url)) === 1);
+        await end();
+        await eventually(async () => (await watcherGauge(url)) === 0);
+      } finally {
+        await c.close();
+      }
+    }
+    const c = new Etcd({ endpoints: t.endpoints, protocol, health: false });
+    const w = c.watch("w7/close");
+    await w.ready({ timeoutMs: 10_000 });
+    await eventually(async () => (await watcherGauge(url)) === 1);
+    await c.close();
+    expect(w.state).toBe("closed");
+    await eventually(async () => (await watcherGauge(url)) === 0);
+  });
+
   it("keeps other watches going when one consumer throws", async () => {
     const bad = t.client.watch("w5/bad");
     const good = t.client.watch("w5/good");
