@@ -322,6 +322,11 @@ export class EtcdClient implements Caller {
     return this.pool.list();
   }
 
+  /** The endpoint calls go to first: the one in use while it works. */
+  get pinnedEndpoint(): string {
+    return this.pool.pinned;
+  }
+
   /** Calls listener whenever an endpoint's state changes; returns the unsubscribe function. */
   onEndpointChange(listener: EndpointListener): () => void {
     return this.pool.subscribe(listener);

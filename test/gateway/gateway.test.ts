@@ -19,7 +19,7 @@ import {
 import { Event_EventType } from "../../src/gen/mvccpb/kv_pb.js";
 import { createGatewayTransport } from "../../src/transport/gateway/index.js";
 import { EtcdCluster, etcdMinor } from "../harness/etcd.js";
-import { freePort } from "../harness/ports.js";
+import { refusedUrl } from "../harness/ports.js";
 
 // The generated clients over etcd's own JSON and WebSocket gateway, against a real etcd.
 const origin = "http://127.0.0.1:5173";
@@ -271,7 +271,7 @@ describe("Watch over the WebSocket", () => {
 
 describe("failures", () => {
   it("is Unavailable when nothing listens, for fetch and WebSocket", async () => {
-    const baseUrl = `http://127.0.0.1:${await freePort()}`;
+    const baseUrl = refusedUrl;
     const transport = createGatewayTransport({ baseUrl, webSocket: WebSocket });
     const unary = await createClient(KV, transport)
       .range({ key: enc("x") })

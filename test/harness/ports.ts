@@ -15,3 +15,10 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * An endpoint that refuses connections: nothing listens on port 1, and unlike a port that
+ * freePort() found free, no other test's etcd or bridge can be given it (listen(0) hands out
+ * ephemeral ports only).
+ */
+export const refusedUrl = "http://127.0.0.1:1";

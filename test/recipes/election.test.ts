@@ -7,7 +7,8 @@ import {
   Session,
 } from "../../src/recipes/index.js";
 import { EtcdCluster } from "../harness/etcd.js";
-import { Etcdctl, eventually, killAllEtcdctl, sleep } from "./etcdctl.js";
+import { Etcdctl, eventually, killAllEtcdctl } from "./etcdctl.js";
+import { queued } from "./queued.js";
 
 let cluster: EtcdCluster;
 let etcd: Etcd;
@@ -60,7 +61,7 @@ describe("election", () => {
     });
     await ea.proclaim("a2");
     expect((await watcher.leader())?.kv.text()).toBe("a2");
-    await sleep(300);
+    await queued(etcd, "el/one/", 2);
     expect(bElected).toBe(false);
     // Fencing: the leader's writes can be conditioned on still being in office.
     const term = ea.isLeader();
@@ -101,8 +102,7 @@ describe("election", () => {
     const ctl = new AbortController();
     const eb = new Election(b, "el/abort");
     const pending = eb.campaign("b", { signal: ctl.signal }).catch((e) => e);
-    await sleep(200);
-    expect((await etcd.get("el/abort/", { prefix: true })).count).toBe(2n);
+    await queued(etcd, "el/abort/", 2);
     ctl.abort();
     expect((await pending).reason).toBe("canceled");
     expect((await etcd.get("el/abort/", { prefix: true })).count).toBe(1n);
@@ -120,7 +120,7 @@ describe("election", () => {
     await new Election(a, "el/lost").campaign("a");
     const eb = new Election(b, "el/lost");
     const elected = eb.campaign("b");
-    await sleep(200);
+    await queued(etcd, "el/lost/", 2);
     a.orphan();
     await elected;
     expect((await eb.leader())?.kv.text()).toBe("b");
@@ -144,7 +144,7 @@ describe("election and etcdctl elect", () => {
     const campaign = e.campaign("from-js").then(() => {
       elected = true;
     });
-    await sleep(500);
+    await queued(etcd, "ctl/e1/", 2);
     expect(elected).toBe(false);
     await ctl.interrupt(); // etcdctl resigns on Ctrl-C
     await campaign;
@@ -167,7 +167,7 @@ describe("election and etcdctl elect", () => {
     await listen.waitFor((out) => out.includes("js-2"));
 
     const candidate = new Etcdctl(cluster.endpoints, ["elect", "ctl/e2", "go-1"]);
-    await sleep(1000);
+    await queued(etcd, "ctl/e2/", 2);
     expect(candidate.stdout).toBe("");
     await e.resign();
     await candidate.waitFor((out) => out.includes("go-1"));

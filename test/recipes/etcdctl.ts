@@ -1,5 +1,6 @@
 // etcdctl (Go's concurrency package underneath) as a second, independent client in tests.
 import { type ChildProcess, spawn } from "node:child_process";
+import { eventually, sleep } from "../harness/wait.js";
 
 const running = new Set<Etcdctl>();
 
@@ -64,18 +65,4 @@ export function killAllEtcdctl(): void {
   for (const c of running) c.kill();
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Waits until check() holds. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(20);
-  }
-}
+export { eventually, sleep };

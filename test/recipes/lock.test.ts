@@ -6,6 +6,7 @@ import { ContextError, Etcd, GrpcError, op, type Protocol } from "../../src/node
 import { ConcurrencyError, type KvClient, Mutex, Session } from "../../src/recipes/index.js";
 import { EtcdCluster } from "../harness/etcd.js";
 import { Etcdctl, eventually, killAllEtcdctl, sleep } from "./etcdctl.js";
+import { queued } from "./queued.js";
 
 let cluster: EtcdCluster;
 const clients: Etcd[] = [];
@@ -76,6 +77,7 @@ describe("session", () => {
     const ctl = new AbortController();
     const s = await Session.create(etcd, { ttlSeconds: 1, signal: ctl.signal });
     await etcd.put("session/key", "v", { lease: s.lease });
+    // Past twice its TTL: only renewals keep the key (a longer wait races nothing).
     await sleep(2500);
     expect((await etcd.get("session/key")).first?.text()).toBe("v");
     ctl.abort();
@@ -125,7 +127,7 @@ describe.each(["grpc", "gateway"] as Protocol[])("mutex over %s", (protocol) => 
     expect((await etcd.get(`${protocol}/m1/`, { prefix: true })).count).toBe(1n);
 
     const waiting = track(mb.lock());
-    await sleep(300);
+    await queued(etcd, `${protocol}/m1/`, 2);
     expect(waiting.done).toBe(false);
     // The holder fences its writes with isOwner(); after unlock the same fence fails.
     const owner = ma.isOwner();
@@ -144,20 +146,26 @@ describe.each(["grpc", "gateway"] as Protocol[])("mutex over %s", (protocol) => 
   });
 
   it("serves waiters in order, each watching only the key created before its own", async () => {
-    const { client: spy, watched } = recordingWatches(client(protocol));
+    const base = client(protocol);
+    const { client: spy, watched } = recordingWatches(base);
     const sessions = await Promise.all([0, 1, 2, 3].map(() => Session.create(spy)));
     const keys = sessions.map((s) => `${protocol}/fifo/${s.lease.toString(16)}`);
     const mutexes = sessions.map((s) => new Mutex(s, `${protocol}/fifo`));
     const order: number[] = [];
     await mutexes[0]?.lock();
-    const waits = mutexes.slice(1).map(async (m, i) => {
-      await sleep(i * 100); // queue up in a known order
-      await m.lock();
-      order.push(i + 1);
-      await sleep(50);
-      await m.unlock();
-    });
-    await sleep(500);
+    // Queue up in a known order: each waiter's key exists before the next one asks.
+    const waits: Promise<void>[] = [];
+    for (const [i, m] of mutexes.slice(1).entries()) {
+      waits.push(
+        (async () => {
+          await m.lock();
+          order.push(i + 1);
+          await m.unlock();
+        })(),
+      );
+      await queued(base, `${protocol}/fifo/`, i + 2);
+    }
+    await eventually(() => watched.length >= 3);
     expect(watched).toEqual(keys.slice(0, 3));
     await mutexes[0]?.unlock();
     await Promise.all(waits);
@@ -182,7 +190,7 @@ describe("mutex failures", () => {
 
     const ctl = new AbortController();
     const waiting = mb.lock({ signal: ctl.signal }).catch((e) => e);
-    await sleep(200);
+    await queued(etcd, "fail/t/", 2);
     ctl.abort();
     expect((await waiting).reason).toBe("canceled");
     await eventually(async () => (await etcd.get("fail/t/", { prefix: true })).count === 1n);
@@ -198,7 +206,7 @@ describe("mutex failures", () => {
     await new Mutex(a, "fail/lost").lock();
     const mb = new Mutex(b, "fail/lost");
     const waiting = track(mb.lock());
-    await sleep(200);
+    await queued(etcd, "fail/lost/", 2);
     a.orphan(); // stops renewing: the lease expires within its 2 s TTL
     await waiting.promise;
     expect(mb.keyText).toBe(`fail/lost/${b.lease.toString(16)}`);
@@ -214,7 +222,7 @@ describe("mutex failures", () => {
     await new Mutex(a, "fail/own").lock();
     const mb = new Mutex(b, "fail/own");
     const waiting = mb.lock().catch((e) => e);
-    await sleep(200);
+    await queued(etcd, "fail/own/", 2);
     await etcd.lease.revoke(b.lease);
     const err = await waiting;
     expect(err).toBeInstanceOf(ConcurrencyError);
@@ -235,7 +243,7 @@ describe("mutex and etcdctl lock", () => {
     const m = new Mutex(s, "ctl/a");
     expect(await m.tryLock()).toBe(false);
     const waiting = track(m.lock());
-    await sleep(500);
+    await queued(etcd, "ctl/a/", 2);
     expect(waiting.done).toBe(false);
     await ctl.interrupt();
     await waiting.promise;
@@ -251,7 +259,7 @@ describe("mutex and etcdctl lock", () => {
     const m = new Mutex(s, "ctl/b");
     await m.lock();
     const ctl = new Etcdctl(cluster.endpoints, ["lock", "ctl/b"]);
-    await sleep(1000);
+    await queued(etcd, "ctl/b/", 2);
     expect(ctl.stdout).toBe("");
     await m.unlock();
     await ctl.waitFor((out) => out.includes("ctl/b/"));

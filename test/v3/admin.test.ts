@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, GrpcError, type Protocol, type Watcher } from "../../src/node.js";
 import { EtcdCluster } from "../harness/etcd.js";
+import { eventually, sleep } from "../harness/wait.js";
 import { protocolEndpoints } from "./protocols.js";
 
 describe("cluster and maintenance", () => {
@@ -44,13 +45,16 @@ describe("cluster and maintenance", () => {
     const auto = new Etcd({ endpoints: [first ?? ""], health: false, autoSyncIntervalMs: 200 });
     try {
       expect([...(await one.sync())].sort()).toEqual([...etcd.endpoints].sort());
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(
+      const urls = () =>
         auto
           .endpointStates()
           .map((s) => s.url)
-          .sort(),
-      ).toEqual([...etcd.endpoints].sort());
+          .sort();
+      await eventually(
+        () => JSON.stringify(urls()) === JSON.stringify([...etcd.endpoints].sort()),
+        10_000,
+        () => `endpoints: ${urls().join(", ")}`,
+      );
     } finally {
       await one.close();
       await auto.close();
@@ -148,9 +152,10 @@ describe.each(protocolEndpoints.names)("auth over %s", (protocol: Protocol) => {
           if (seen.length >= 2) break;
         }
       })();
-      while (w.state !== "watching") await new Promise((r) => setTimeout(r, 20));
-      // The simple token expires after 2 s: the next call must log in again by itself.
-      await new Promise((r) => setTimeout(r, 3000));
+      await w.ready({ timeoutMs: 10_000 });
+      // Let the simple token expire (its TTL is 2 s): the next call must log in again by
+      // itself. Waiting longer only makes the point more surely; nothing races this wait.
+      await sleep(3000);
       await alice.put("app/two", "2");
       await alice.put("app/three", "3");
       await done;
@@ -170,7 +175,7 @@ async function retryWhile<T>(reason: string, call: () => Promise<T>): Promise<T>
       return await call();
     } catch (e) {
       if (!(e instanceof GrpcError) || e.reason !== reason || i > 50) throw e;
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterError, Etcd, EtcdError, type Protocol } from "../../src/node.js";
 import { EtcdCluster } from "../harness/etcd.js";
+import { eventually } from "../harness/wait.js";
 import { protocolEndpoints } from "./protocols.js";
 
 // One member of three is killed in the middle of a load of reads and writes.
@@ -24,8 +25,10 @@ describe.each(protocolEndpoints.names)("failover over %s", (protocol: Protocol) 
     const client = new Etcd({ endpoints, protocol, health: { intervalMs: 300, timeoutMs: 500 } });
     try {
       await client.put("load/seed", "0");
-      const pinned = etcd.members.find((m) => endpoints[0]?.includes(String(m.clientPort)));
-      const victim = pinned ?? etcd.member(0);
+      // Endpoint i is member i, or the bridge in front of it.
+      const memberOf = (url: string) => etcd.member(endpoints.indexOf(url));
+      let victim = memberOf(client.pinnedEndpoint);
+      let writesBeforeKill = 0;
 
       const writes: Array<{ key: string; ok: boolean; error?: unknown }> = [];
       let reads = 0;
@@ -53,7 +56,10 @@ describe.each(protocolEndpoints.names)("failover over %s", (protocol: Protocol) 
         }
       };
       const killer = async () => {
-        while (writes.length < 60) await new Promise((r) => setTimeout(r, 5));
+        await eventually(() => writes.length >= 60);
+        // The member the client uses now: the one whose loss the client must ride out.
+        victim = memberOf(client.pinnedEndpoint);
+        writesBeforeKill = writes.length;
         await victim.kill();
       };
       const readers = [reader(), reader()];
@@ -62,6 +68,9 @@ describe.each(protocolEndpoints.names)("failover over %s", (protocol: Protocol) 
       await Promise.all(readers);
 
       expect(victim.running).toBe(false);
+      expect(memberOf(client.pinnedEndpoint)).not.toBe(victim);
+      // Writes went on after the kill, on another member.
+      expect(writes.slice(writesBeforeKill + 8).filter((w) => w.ok).length).toBeGreaterThan(0);
       expect(readErrors).toEqual([]);
       expect(reads).toBeGreaterThan(0);
       expect(writes).toHaveLength(240);
@@ -82,21 +91,13 @@ describe.each(protocolEndpoints.names)("failover over %s", (protocol: Protocol) 
       }
       for (const kv of all.kvs) expect(kv.version).toBe(1n);
 
-      await waitFor(() => client.endpointStates().some((s) => s.health === "unhealthy"));
+      await eventually(() => client.endpointStates().some((s) => s.health === "unhealthy"));
       const dead = client.endpointStates().find((s) => s.health === "unhealthy");
       expect(dead?.lastError).toBeInstanceOf(Error);
       await victim.restart();
-      await waitFor(() => client.endpointStates().every((s) => s.health === "healthy"));
+      await eventually(() => client.endpointStates().every((s) => s.health === "healthy"));
     } finally {
       await client.close();
     }
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -1,6 +1,29 @@
 import { describe, expect, it } from "vitest";
 import { Etcd, GrpcError, type Protocol } from "../../src/node.js";
+import type { KeepAlive } from "../../src/v3/keep-alive.js";
+import { eventually } from "../harness/wait.js";
 import { onProtocol, protocolEndpoints } from "./protocols.js";
+
+/**
+ * Resolves with the number of renewals at the first renewal that lands at least `ms` from now;
+ * rejects at once if the lease is lost meanwhile.
+ */
+function renewedFor(ka: KeepAlive, ms: number): Promise<number> {
+  const until = Date.now() + ms;
+  let renewals = 0;
+  return new Promise((resolve, reject) => {
+    const off = ka.onRenew(() => {
+      renewals++;
+      if (Date.now() < until) return;
+      off();
+      resolve(renewals);
+    });
+    ka.lost.then((e) => {
+      off();
+      reject(e);
+    });
+  });
+}
 
 describe.each(protocolEndpoints.names)("leases over %s", (protocol: Protocol) => {
   const t = onProtocol(protocol);
@@ -34,11 +57,10 @@ describe.each(protocolEndpoints.names)("leases over %s", (protocol: Protocol) =>
     await t.client.put("ka/key", "alive", { lease: lease.id });
     const ctl = new AbortController();
     const ka = t.client.lease.keepAlive(lease.id, { signal: ctl.signal });
-    let renewals = 0;
-    ka.onRenew(() => renewals++);
-    await new Promise((r) => setTimeout(r, 4000));
+    // Past twice its TTL, renewed all along.
+    const renewals = await renewedFor(ka, 4000);
     expect(ka.state).toBe("alive");
-    expect(renewals).toBeGreaterThanOrEqual(4);
+    expect(renewals).toBeGreaterThanOrEqual(2);
     expect((await t.client.get("ka/key")).first?.text()).toBe("alive");
     ctl.abort();
     expect(ka.state).toBe("stopped");
@@ -51,9 +73,8 @@ describe.each(protocolEndpoints.names)("leases over %s", (protocol: Protocol) =>
     expect(ka2.state).toBe("lost");
     expect(lost).toBeInstanceOf(GrpcError);
     expect((lost as GrpcError).reason).toBe("lease-not-found");
-    // The first lease, no longer renewed, expires.
-    await new Promise((r) => setTimeout(r, 3000));
-    expect((await t.client.get("ka/key")).first).toBeUndefined();
+    // The first lease, no longer renewed, expires (its TTL is 2 s).
+    await eventually(async () => (await t.client.get("ka/key")).first === undefined, 10_000);
   });
 });
 
@@ -90,7 +111,8 @@ describe.each(protocolEndpoints.names)(
         expect(leader).toBeDefined();
         await leader?.kill();
         await etcd.waitForLeader();
-        await new Promise((r) => setTimeout(r, 7000));
+        // Renewed through the election and for longer than the TTL after it.
+        await renewedFor(ka, 7000);
         expect(ka.state).toBe("alive");
         const ttl = await client.lease.timeToLive(lease.id);
         expect(ttl.ttl).toBeGreaterThan(0n);

@@ -8,6 +8,7 @@ import {
   type WatchEvent,
   type Watcher,
 } from "../../src/node.js";
+import { eventually as waitUntil } from "../harness/wait.js";
 import { onProtocol, protocolEndpoints } from "./protocols.js";
 
 async function collect(w: Watcher, count: number, timeoutMs = 10_000): Promise<WatchEvent[]> {
@@ -32,13 +33,8 @@ async function watcherGauge(url: string): Promise<number> {
   return lastGauge;
 }
 
-async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end)
-      throw new Error(`condition not met in time (watcher gauge last read ${lastGauge})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function eventually(check: () => Promise<boolean>): Promise<void> {
+  return waitUntil(check, 10_000, () => `watcher gauge last read ${lastGauge}`);
 }
 
 describe.each(protocolEndpoints.names)("watch over %s", (protocol: Protocol) => {
