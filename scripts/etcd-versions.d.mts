@@ -19,3 +19,5 @@ export function fetchEtcdVersions(opts: {
   log: (msg: string) => void;
   refresh?: boolean;
 }): EtcdManifest;
+export function pickEtcd(version?: string): EtcdInstall;
+export function versionOf(etcd: string): string;

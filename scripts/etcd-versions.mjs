@@ -43,6 +43,41 @@ export function installedVersions() {
   return list;
 }
 
+/**
+ * The installed etcd for a version: "3.4", "3.5", "3.5.16", an exact version or a prefix; the
+ * newest match wins. Without a version, the etcd on PATH. Throws an Error that says what is here.
+ */
+export function pickEtcd(version) {
+  const installed = installedVersions();
+  if (!version) {
+    const system = installed.find((v) => v.suite === "system");
+    if (system) return system;
+    throw new Error(
+      "etcd is not on PATH: apt-get install -y etcd-server etcd-client (npm test and npm run demo do it as root)",
+    );
+  }
+  const pick = installed
+    .filter((v) => v.version === version || v.version.startsWith(`${version}.`))
+    .sort((a, b) => compareVersions(b.version, a.version))[0];
+  if (!pick) {
+    const have = installed.map((v) => v.version).join(", ") || "none";
+    throw new Error(
+      `no etcd ${version} here (installed: ${have}); node scripts/setup.mjs fetches 3.5`,
+    );
+  }
+  return pick;
+}
+
+function compareVersions(a, b) {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 /** What the last fetch could not get, per suite: { suite: message }. */
 export function missingSuites() {
   return readManifest().missing;
@@ -189,7 +224,7 @@ function apt(args, cwd) {
   }
 }
 
-function versionOf(etcd) {
+export function versionOf(etcd) {
   const out = execFileSync(etcd, ["--version"], { encoding: "utf8" });
   const m = /etcd Version: (\S+)/.exec(out);
   if (!m?.[1]) throw new Error(`${etcd} --version printed no version`);

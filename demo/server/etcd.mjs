@@ -5,11 +5,12 @@
 //
 // Cleanup: stop() and the process "exit" hook kill the members; a detached watchdog per member
 // kills it and removes the data if this process dies without running them (SIGKILL).
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pickEtcd } from "../../scripts/etcd-versions.mjs";
 
 const live = new Set();
 process.once("exit", () => {
@@ -19,11 +20,12 @@ process.once("exit", () => {
 /**
  * Starts `size` members and waits until they are healthy.
  * @param {{ size?: number, corsOrigins?: string[], enableV2?: boolean,
- *   preferredPorts?: boolean }} options preferredPorts: 2379/2380, 22379/22380, 32379/32380
- *   when free (as etcd's own Procfile), else any free ports
+ *   preferredPorts?: boolean, version?: string }} options preferredPorts: 2379/2380,
+ *   22379/22380, 32379/32380 when free (as etcd's own Procfile), else any free ports;
+ *   version: "3.4", "3.5" or an exact version (scripts/etcd-versions.mjs), else etcd on PATH
  */
 export async function startEtcd(options = {}) {
-  const binary = etcdBinary();
+  const { etcd: binary, version } = pickEtcd(options.version);
   const size = options.size ?? 1;
   const baseDir = mkdtempSync(join(tmpdir(), "etcd-web-demo-"));
   const token = `etcd-web-demo-${process.pid}-${Date.now()}`;
@@ -59,6 +61,7 @@ export async function startEtcd(options = {}) {
   const cluster = {
     members,
     baseDir,
+    version,
     member(name) {
       const m = members.find((x) => x.name === name);
       if (!m) throw new Error(`no member ${name}`);
@@ -94,7 +97,11 @@ class Member {
   spawn() {
     if (this.child) throw new Error(`${this.name} is already running`);
     const log = openSync(this.logFile, "a");
-    const child = spawn(this.binary, this.args, { stdio: ["ignore", log, log] });
+    // etcd reads every ETCD_* variable as a flag (ETCD_WEB_DEMO_* among them): pass none on.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith("ETCD_")),
+    );
+    const child = spawn(this.binary, this.args, { stdio: ["ignore", log, log], env });
     this.child = child;
     live.add(this);
     this.exited = new Promise((resolve) => {
@@ -178,14 +185,6 @@ class Member {
       // already gone
     }
     this.watchdog = undefined;
-  }
-}
-
-function etcdBinary() {
-  try {
-    return execFileSync("sh", ["-c", "command -v etcd"], { encoding: "utf8" }).trim();
-  } catch {
-    throw new Error("etcd is not on PATH: apt-get install -y etcd-server etcd-client");
   }
 }
 

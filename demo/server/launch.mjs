@@ -9,7 +9,7 @@ const configFile = fileURLToPath(new URL("../vite.config.ts", import.meta.url));
 
 /**
  * @param {{ size?: number, port?: number, strictPort?: boolean, mode?: "dev" | "preview",
- *   healthIntervalMs?: number, preferredPorts?: boolean,
+ *   healthIntervalMs?: number, preferredPorts?: boolean, etcdVersion?: string,
  *   plugins?: (etcd: Awaited<ReturnType<typeof startEtcd>>) => import("vite").PluginOption[],
  *   logLevel?: "info" | "warn" | "error" | "silent" }} options
  */
@@ -22,6 +22,7 @@ export async function startDemo(options = {}) {
     enableV2: true,
     corsOrigins: origins,
     preferredPorts: options.preferredPorts,
+    version: options.etcdVersion,
   });
   process.env.ETCD_WEB_DEMO_MEMBERS = etcd.members.map((m) => `${m.name}=${m.clientUrl}`).join(",");
   process.env.ETCD_WEB_DEMO_V2 = "1";

@@ -5,12 +5,12 @@
 // what this process started. A detached watchdog per member covers the rest: if the
 // test process dies without running hooks (SIGKILL, a crashed worker), the watchdog
 // notices its parent is gone, kills etcd and removes the data dir.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { type EtcdInstall, installedVersions } from "../../scripts/etcd-versions.mjs";
+import { type EtcdInstall, pickEtcd, versionOf } from "../../scripts/etcd-versions.mjs";
 import { freePort } from "./ports.js";
 
 export interface ClusterOptions {
@@ -77,25 +77,11 @@ function findEtcd(version: string | undefined): EtcdInstall {
       etcdctl: join(dirname(bin), "etcdctl"),
     };
   }
-  const installed = installedVersions();
-  if (!version) {
-    const system = installed.find((v) => v.suite === "system");
-    if (system) return system;
-    throw new Error(
-      "etcd is not on PATH. Install it with: apt-get install -y etcd-server etcd-client (or run npm test, which does)",
-    );
+  try {
+    return pickEtcd(version);
+  } catch (e) {
+    throw new Error(`TEST_ETCD_VERSION=${version ?? ""}: ${(e as Error).message}`);
   }
-  const matches = installed
-    .filter((v) => v.version === version || v.version.startsWith(`${version}.`))
-    .sort((a, b) => compareVersions(b.version, a.version));
-  const pick = matches[0];
-  if (!pick) {
-    const have = installed.map((v) => v.version).join(", ") || "none";
-    throw new Error(
-      `TEST_ETCD_VERSION=${version}: no such etcd here (installed: ${have}); node scripts/setup.mjs fetches 3.5`,
-    );
-  }
-  return pick;
 }
 
 export function etcdBinary(): string {
@@ -113,21 +99,6 @@ export function etcdVersion(): string {
 /** etcd's minor version as a number: 4 for 3.4.23, 5 for 3.5.30. */
 export function etcdMinor(): number {
   return Number(/^3\.(\d+)/.exec(etcdVersion())?.[1]);
-}
-
-function versionOf(etcd: string): string {
-  const out = execFileSync(etcd, ["--version"], { encoding: "utf8" });
-  return /etcd Version: (\S+)/.exec(out)?.[1] ?? "unknown";
-}
-
-function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 export class EtcdMember {

@@ -1,5 +1,6 @@
 // etcdctl (Go's concurrency package underneath) as a second, independent client in tests.
 import { type ChildProcess, spawn } from "node:child_process";
+import { etcdctlBinary } from "../harness/etcd.js";
 import { eventually, sleep } from "../harness/wait.js";
 
 const running = new Set<Etcdctl>();
@@ -12,7 +13,8 @@ export class Etcdctl {
   private readonly child: ChildProcess;
 
   constructor(endpoints: readonly string[], args: readonly string[]) {
-    this.child = spawn("etcdctl", [...args], {
+    // The etcdctl of the etcd version under test.
+    this.child = spawn(etcdctlBinary(), [...args], {
       env: { ...process.env, ETCDCTL_API: "3", ETCDCTL_ENDPOINTS: endpoints.join(",") },
       stdio: ["ignore", "pipe", "pipe"],
     });
