@@ -77,14 +77,18 @@ export interface UnaryPassThroughEnv extends CallEnv {
   ): Promise<{ message: Buffer; endpoint: string }>;
 }
 
-/** Serves one streaming call (Watch); never rejects. */
+/**
+ * Serves one streaming call (Watch); never rejects. admit takes the request's watch creates
+ * from the connection's cap (WatchCap): its release, or the refusal.
+ */
 export function servePassThrough(
   m: BridgedMethod,
   req: PassThroughRequest,
   res: PassThroughResponse,
   env: PassThroughEnv,
+  admit: (creates: number) => (() => void) | ConnectError = () => () => {},
 ): Promise<void> {
-  return serve(m, req, res, env, (framed, call) => forward(m, framed, call, res, env));
+  return serve(m, req, res, env, (framed, call) => forward(m, framed, call, res, env), admit);
 }
 
 /** Serves one unary call; never rejects. */
@@ -103,7 +107,9 @@ async function serve(
   res: PassThroughResponse,
   env: CallEnv,
   forwardTo: (framed: Buffer, call: ServedCall) => Promise<void>,
+  admit: (creates: number) => (() => void) | ConnectError = () => () => {},
 ): Promise<void> {
+  let release = () => {};
   const left = new AbortController();
   const leave = () => left.abort(new ConnectError("the browser left", Code.Canceled));
   // The response closed while the call was still being served: the browser left. Node 20 marks
@@ -120,9 +126,15 @@ async function serve(
       request = await readRequest(m, req, env.limits);
     } catch (e) {
       // Rejected before the call started, as the router does: answered, not logged.
-      finish(res, ConnectError.from(e, Code.InvalidArgument));
+      refuse(res, ConnectError.from(e, Code.InvalidArgument));
       return;
     }
+    const admitted = admit(request.creates);
+    if (admitted instanceof ConnectError) {
+      finish(res, admitted);
+      return;
+    }
+    release = admitted;
     const token = req.headers.token;
     const incoming = {
       signal: left.signal,
@@ -136,6 +148,7 @@ async function serve(
       new ConnectError("etcd-web-bridge: internal error", Code.Internal, undefined, [], e),
     );
   } finally {
+    release();
     res.off("close", onClose);
     env.shutdown.removeEventListener("abort", leave);
   }
@@ -295,6 +308,15 @@ export async function readRequest(
   }
   // readFrames returns at least one frame.
   return { framed: body, input: input as Message, creates, timeoutMs: timeout.timeoutMs };
+}
+
+/**
+ * Answers a call refused before its body is read; an HTTP/1.1 connection is closed after it,
+ * since the body left unread would otherwise be read to its end.
+ */
+export function refuse(res: PassThroughResponse, status: ConnectError): void {
+  if (res instanceof ServerResponse) res.shouldKeepAlive = false;
+  finish(res, status);
 }
 
 /** Ends the response with the status frame: etcd's status, or the bridge's. */
