@@ -143,7 +143,7 @@ export class Upstream {
           stream.signal,
           call.deadline.remainingMs(),
           headers(call),
-          once(input),
+          keepsSendOpen(method) ? untilClosed(input, stream.signal) : once(input),
         );
         const rest = res.message[Symbol.asyncIterator]();
         return { endpoint, first: await rest.next(), rest, close: stream.close };
@@ -177,7 +177,7 @@ export class Upstream {
         onAbort(tracked.signal, () => {
           if (!h2.closed) h2.close(constants.NGHTTP2_CANCEL);
         });
-        return await stream.started(body);
+        return await stream.started(body, keepsSendOpen(method));
       } catch (e) {
         tracked.close();
         throw e;
@@ -353,4 +353,19 @@ export function grpcTimeout(ms: number): string {
 
 async function* once<T>(value: T): AsyncIterable<T> {
   yield value;
+}
+
+/** value, then no end of the request until signal fires: the send side stays open. */
+async function* untilClosed<T>(value: T, signal: AbortSignal): AsyncIterable<T> {
+  yield value;
+  await new Promise<void>((resolve) => onAbort(signal, resolve));
+}
+
+/**
+ * A Watch keeps its send side open while the page watches: etcd serves a half-closed Watch
+ * on, but etcd's grpc-proxy cancels it ("context canceled"). LeaseKeepAlive must half-close,
+ * so that etcd answers once and ends.
+ */
+export function keepsSendOpen(method: DescMethod): boolean {
+  return method.methodKind === "bidi_streaming" && method.parent.typeName === "etcdserverpb.Watch";
 }
