@@ -58,6 +58,8 @@ export interface BridgeStats {
   openCalls: number;
   /** Streams open to etcd now (Watch, LeaseKeepAlive, Snapshot). */
   openUpstreamStreams: number;
+  /** The same streams by the etcd URL that serves them. */
+  upstreamStreamsByEndpoint: Record<string, number>;
   /** Calls served since start, and how many of them failed (each logged once). */
   calls: number;
   failedCalls: number;
@@ -253,6 +255,7 @@ export function createBridge(options: BridgeOptions): Bridge {
     stats: () => ({
       ...counts,
       openUpstreamStreams: upstream.openStreams,
+      upstreamStreamsByEndpoint: upstream.openStreamsByEndpoint,
       endpoints: upstream.pool.list(),
     }),
     close() {

@@ -158,3 +158,32 @@ export function h2GrpcWebWatch(
     cancel: () => stream.close(constants.NGHTTP2_CANCEL),
   };
 }
+
+/**
+ * iterator.next(), or a failure after ms that says what was awaited and what the bridge held
+ * then (its stats): a stream read in a test never waits without a bound.
+ */
+export async function nextWithin<T>(
+  iterator: AsyncIterator<T>,
+  ms: number,
+  what: string,
+  stats: () => unknown,
+): Promise<IteratorResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      iterator.next(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(`${what}: nothing within ${ms} ms; bridge ${JSON.stringify(stats())}`),
+            ),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
