@@ -4,7 +4,7 @@ import { connect as connectH2 } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport as nodeGrpcWeb } from "@connectrpc/connect-node";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { createServer, type ViteDevServer } from "vite";
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/bridge/cli-main.js";
 import { startBridge } from "../../src/bridge/index.js";
 import { etcdBridge } from "../../src/bridge/vite-plugin.js";
-import { KV, Watch, WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
+import { KV, Maintenance, Watch, WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { EtcdCluster } from "../harness/etcd.js";
 import {
   dec,
@@ -219,6 +219,20 @@ describe("the Vite plugin", () => {
         (n) => n === before,
       ),
     ).toBe(before);
+  });
+
+  it("is closed by default as the bridge is: Snapshot refused, naming the flag", async () => {
+    const transport = createGrpcWebTransport({
+      baseUrl: `${origin}/etcd`,
+      fetch: fetchFrom(origin),
+    });
+    const snapshot = async () => {
+      for await (const _ of createClient(Maintenance, transport).snapshot({})) break;
+    };
+    await expect(snapshot()).rejects.toMatchObject({
+      code: Code.PermissionDenied,
+      rawMessage: expect.stringContaining("--allow-method etcdserverpb.Maintenance/Snapshot"),
+    });
   });
 
   it("refuses other origins and answers 404 under its prefix only", async () => {
