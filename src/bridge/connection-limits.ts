@@ -32,6 +32,7 @@ export const defaultTimeouts = {
  */
 export class HeadersDeadline {
   private readonly timers = new WeakMap<Socket, NodeJS.Timeout>();
+  private readonly watched = new WeakSet<Socket>();
 
   constructor(private readonly ms: number) {}
 
@@ -41,7 +42,11 @@ export class HeadersDeadline {
     const timer = setTimeout(() => socket.destroy(), this.ms);
     timer.unref();
     this.timers.set(socket, timer);
-    socket.once("close", () => this.disarm(socket));
+    // Once per socket: a keep-alive connection arms again after every response.
+    if (!this.watched.has(socket)) {
+      this.watched.add(socket);
+      socket.once("close", () => this.disarm(socket));
+    }
   }
 
   /** The headers of a request on socket arrived; the deadline starts again after its response. */
