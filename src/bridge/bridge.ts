@@ -6,23 +6,28 @@ import type {
   SecureClientSessionOptions,
 } from "node:http2";
 import type { DescMethodServerStreaming, DescMethodUnary, Message } from "@bufbuild/protobuf";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type EndpointState, parseEndpoints, type RetryOptions } from "../endpoints/index.js";
 import { ServedCall } from "./call.js";
 import { OriginPolicy } from "./cors.js";
 import { type BridgedMethod, bridgedMethods } from "./etcd-methods.js";
 import { oneLine } from "./failure.js";
+import { type RequestLimits, requestHeadroomBytes, resolveLimits } from "./limits.js";
+import { RateLimitedLog } from "./log-limit.js";
+import { MethodPolicy, type MethodPolicyOptions } from "./method-policy.js";
 import {
   type PassThroughEnv,
+  refuse,
   servePassThrough,
   serveUnaryPassThrough,
   takesPassThrough,
   type UnaryPassThroughEnv,
 } from "./pass-through.js";
 import { Upstream, type UpstreamStream } from "./upstream.js";
+import { WatchCap } from "./watch-cap.js";
 
-export interface BridgeOptions {
+export interface BridgeOptions extends RequestLimits, MethodPolicyOptions {
   /** etcd client URLs; calls fail over between them as the client does. */
   etcd: readonly string[];
   /** Page origins allowed to call, e.g. "http://localhost:5173"; "*" only when given. */
@@ -35,6 +40,12 @@ export interface BridgeOptions {
   log?: ((line: string) => void) | undefined;
   /** TLS for https:// etcd URLs (ca, cert, key). */
   etcdTls?: SecureClientSessionOptions | undefined;
+  /**
+   * With a client certificate (etcdTls.cert), etcd takes a call without a token as the
+   * certificate's user (its CN): every page would act as the bridge. Such calls are refused
+   * unless this is true.
+   */
+  allowCertIdentity?: boolean | undefined;
   retry?: RetryOptions | undefined;
   /** Limit on one attempt at one member before a repeatable call moves on; default 5 s, 0 none. */
   dialTimeoutMs?: number | undefined;
@@ -47,6 +58,8 @@ export interface BridgeStats {
   openCalls: number;
   /** Streams open to etcd now (Watch, LeaseKeepAlive, Snapshot). */
   openUpstreamStreams: number;
+  /** The same streams by the etcd URL that serves them. */
+  upstreamStreamsByEndpoint: Record<string, number>;
   /** Calls served since start, and how many of them failed (each logged once). */
   calls: number;
   failedCalls: number;
@@ -69,6 +82,7 @@ export interface Bridge {
  * gRPC-Web and the Connect protocol, and forwards each call to etcd over HTTP/2 gRPC.
  */
 export function createBridge(options: BridgeOptions): Bridge {
+  const limits = resolveLimits(options);
   const upstream = new Upstream({
     endpoints: parseEndpoints(options.etcd, "etcd"),
     tls: options.etcdTls,
@@ -78,6 +92,8 @@ export function createBridge(options: BridgeOptions): Bridge {
   });
   const origins = new OriginPolicy(options.allowOrigin ?? [], options.allowSameOrigin);
   const prefix = (options.pathPrefix ?? "").replace(/\/+$/, "");
+  const watchCap = new WatchCap(limits.maxWatchesPerConnection);
+  const refusedOrigins = new RateLimitedLog((line) => log(line));
   const log = options.log ?? ((line: string) => console.error(line));
   const shutdown = new AbortController();
   // Every open call listens to it.
@@ -85,6 +101,25 @@ export function createBridge(options: BridgeOptions): Bridge {
   const counts = { openCalls: 0, calls: 0, failedCalls: 0 };
   const methods = bridgedMethods();
   const paths = new Set(methods.map((m) => prefix + m.path));
+  const policy = new MethodPolicy(
+    options,
+    methods.map((m) => m.path.slice(1)),
+  );
+  const certIdentity = options.etcdTls?.cert !== undefined && !options.allowCertIdentity;
+
+  /** Why a call may not reach etcd, if it may not: the method policy, then the token rule. */
+  function gate(m: BridgedMethod, token: string | null | undefined): ConnectError | undefined {
+    const name = m.path.slice(1);
+    const refused = policy.check(name);
+    if (refused) return refused;
+    if (certIdentity && !token && name !== "etcdserverpb.Auth/Authenticate") {
+      return new ConnectError(
+        "etcd-web-bridge: a call needs a token: the bridge authenticates to etcd with a client certificate, which etcd would take as the caller's identity (start with --allow-cert-identity to allow that)",
+        Code.Unauthenticated,
+      );
+    }
+    return undefined;
+  }
   const passThrough = new Map(
     methods.filter((m) => m.passThrough).map((m) => [prefix + m.path, m]),
   );
@@ -101,6 +136,8 @@ export function createBridge(options: BridgeOptions): Bridge {
 
   function unary(m: BridgedMethod) {
     return async (input: Message, ctx: HandlerContext): Promise<Message> => {
+      const refused = gate(m, ctx.requestHeader.get("token"));
+      if (refused) throw refused;
       const call = begin(m, ctx, input);
       try {
         const res = await upstream.unary(m.upstream, input, call);
@@ -116,6 +153,8 @@ export function createBridge(options: BridgeOptions): Bridge {
 
   function streaming(m: BridgedMethod) {
     return async function* (input: Message, ctx: HandlerContext): AsyncGenerator<Message> {
+      const refused = gate(m, ctx.requestHeader.get("token"));
+      if (refused) throw refused;
       const call = begin(m, ctx, input);
       let stream: UpstreamStream | undefined;
       try {
@@ -137,6 +176,7 @@ export function createBridge(options: BridgeOptions): Bridge {
     unary: (m, body, call) => upstream.rawUnary(m.upstream, body, call),
     begin: (m, incoming, input) => new ServedCall(m, incoming, input, counts, log),
     shutdown: shutdown.signal,
+    limits,
   };
 
   const routes = (router: ConnectRouter) => {
@@ -156,6 +196,8 @@ export function createBridge(options: BridgeOptions): Bridge {
     connect: true,
     requestPathPrefix: prefix,
     shutdownSignal: shutdown.signal,
+    // Connect checks a message's length prefix (and content-length) before reading it.
+    readMaxBytes: limits.maxRequestBytes + requestHeadroomBytes,
   });
 
   return {
@@ -172,7 +214,10 @@ export function createBridge(options: BridgeOptions): Bridge {
         const host = "authority" in req ? req.authority : req.headers.host;
         if (!origins.allows(origin, host)) {
           // Logged: a page that is refused is most often a missing --allow-origin.
-          log(`etcd-web-bridge: ${path} refused: origin ${oneLine(origin)} is not allowed`);
+          refusedOrigins.write(
+            origin,
+            `etcd-web-bridge: ${path} refused: origin ${oneLine(origin)} is not allowed`,
+          );
           res.writeHead(403, { "content-type": "text/plain" });
           res.end("etcd-web-bridge: origin not allowed\n");
           return;
@@ -188,10 +233,20 @@ export function createBridge(options: BridgeOptions): Bridge {
       }
       const fast = passThrough.get(path);
       if (fast && takesPassThrough(req.method, req.headers)) {
+        const token = req.headers.token;
+        const refused = gate(fast, typeof token === "string" ? token : undefined);
+        if (refused) {
+          refuse(res, refused);
+          return;
+        }
         if (fast.upstream.methodKind === "unary") {
           void serveUnaryPassThrough(fast, req, res, passThroughEnv);
         } else {
-          void servePassThrough(fast, req, res, passThroughEnv);
+          // The browser's connection: an HTTP/2 session, or an HTTP/1.1 socket.
+          const connection = "stream" in req ? req.stream.session : req.socket;
+          void servePassThrough(fast, req, res, passThroughEnv, (creates) =>
+            watchCap.take(connection ?? req, creates),
+          );
         }
         return;
       }
@@ -200,6 +255,7 @@ export function createBridge(options: BridgeOptions): Bridge {
     stats: () => ({
       ...counts,
       openUpstreamStreams: upstream.openStreams,
+      upstreamStreamsByEndpoint: upstream.openStreamsByEndpoint,
       endpoints: upstream.pool.list(),
     }),
     close() {

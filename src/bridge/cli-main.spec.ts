@@ -30,6 +30,29 @@ describe("parseCliArgs", () => {
     });
   });
 
+  it("reads the method policy, cert identity and the limits", () => {
+    const o = parseCliArgs([
+      "--allow-method",
+      "etcdserverpb.Maintenance/Snapshot",
+      "--allow-method=etcdserverpb.Auth/*",
+      "--read-only",
+      "--allow-cert-identity",
+      "--max-watch-creates",
+      "50",
+      "--headers-timeout-ms=250",
+    ]);
+    expect(o).toMatchObject({
+      allowMethods: ["etcdserverpb.Maintenance/Snapshot", "etcdserverpb.Auth/*"],
+      allowAllMethods: false,
+      readOnly: true,
+      allowCertIdentity: true,
+      limits: { maxWatchCreates: 50, headersTimeoutMs: 250 },
+    });
+    for (const bad of ["0", "-1", "1.5", "many"]) {
+      expect(() => parseCliArgs(["--max-request-bytes", bad]), bad).toThrow(InvalidInputError);
+    }
+  });
+
   it("returns undefined for --help", () => {
     expect(parseCliArgs(["--help"])).toBeUndefined();
     expect(parseCliArgs(["-h"])).toBeUndefined();

@@ -7,6 +7,7 @@ export {
   type NodeRequest,
   type NodeResponse,
 } from "./bridge.js";
+export { type ConnectionTimeouts, defaultTimeouts } from "./connection-limits.js";
 export {
   allowedMethods,
   allowedRequestHeaders,
@@ -15,10 +16,18 @@ export {
   preflightMaxAgeSeconds,
 } from "./cors.js";
 export { bridgedMethods, etcdServices } from "./etcd-methods.js";
+export { defaultLimits, type RequestLimits } from "./limits.js";
+export {
+  defaultMethods,
+  MethodPolicy,
+  type MethodPolicyOptions,
+  readOnlyMethods,
+} from "./method-policy.js";
 export {
   type BridgeServer,
   type BridgeServerOptions,
   defaultListen,
+  defaultServerLimits,
   parseListen,
   startBridge,
 } from "./server.js";

@@ -51,8 +51,12 @@ export class RawUpstreamStream implements RawStream {
     readonly close: () => void,
   ) {}
 
-  /** Sends the request (one gRPC-framed message), closes the send side, waits for an answer. */
-  started(body: Uint8Array): Promise<RawUpstreamStream> {
+  /**
+   * Sends the request (gRPC-framed messages) and waits for an answer. With keepOpen the send
+   * side stays open until the stream ends (a Watch: etcd's grpc-proxy cancels a watch whose
+   * client half-closed); otherwise it is closed after the body.
+   */
+  started(body: Uint8Array, keepOpen = false): Promise<RawUpstreamStream> {
     const s = this.stream;
     return new Promise((resolve, reject) => {
       let waiting = true;
@@ -96,7 +100,15 @@ export class RawUpstreamStream implements RawStream {
           this.sink?.end(this.trailers, error);
         }
       });
-      s.end(body);
+      if (keepOpen) {
+        s.write(body);
+        // etcd ended its side: end ours, so the stream closes.
+        s.once("end", () => {
+          if (!s.writableEnded && !s.destroyed) s.end();
+        });
+      } else {
+        s.end(body);
+      }
     });
   }
 

@@ -1,16 +1,36 @@
 import { once } from "node:events";
-import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpServer, type ServerResponse } from "node:http";
 import { createServer as createH2cServer, createSecureServer } from "node:http2";
 import { createServer as createTcpServer, type Server, type Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { InvalidInputError } from "../errors/etcd-error.js";
-import { type Bridge, type BridgeOptions, createBridge } from "./bridge.js";
+import {
+  type Bridge,
+  type BridgeOptions,
+  createBridge,
+  type NodeRequest,
+  type NodeResponse,
+} from "./bridge.js";
+import {
+  type ConnectionTimeouts,
+  closeWhenIdle,
+  defaultTimeouts,
+  HeadersDeadline,
+  limitRequestTime,
+} from "./connection-limits.js";
 
-export interface BridgeServerOptions extends BridgeOptions {
+export interface BridgeServerOptions extends BridgeOptions, ConnectionTimeouts {
   /** "host:port" to listen on; default "127.0.0.1:8080". Port 0 picks a free port. */
   listen?: string | undefined;
   /** PEM certificate and key: HTTPS, with HTTP/2 for browsers and HTTP/1.1 as fallback. */
   tls?: { cert: string | Buffer; key: string | Buffer } | undefined;
+  /** Streams one HTTP/2 connection may have open at once; default 100. */
+  maxConcurrentStreams?: number | undefined;
+  /** Connections open at once; more are closed as they arrive. Default 1,000. */
+  maxConnections?: number | undefined;
 }
+
+export const defaultServerLimits = { maxConcurrentStreams: 100, maxConnections: 1000 } as const;
 
 export interface BridgeServer {
   /** The URL it listens on, e.g. "http://127.0.0.1:8080". */
@@ -32,21 +52,42 @@ const h2Preface = Buffer.from("PRI");
  */
 export async function startBridge(options: BridgeServerOptions): Promise<BridgeServer> {
   const { host, port } = parseListen(options.listen ?? defaultListen);
+  const headersTimeoutMs = options.headersTimeoutMs ?? defaultTimeouts.headersTimeoutMs;
+  const requestTimeoutMs = options.requestTimeoutMs ?? defaultTimeouts.requestTimeoutMs;
+  const idleTimeoutMs = options.idleTimeoutMs ?? defaultTimeouts.idleTimeoutMs;
+  const maxConcurrentStreams =
+    options.maxConcurrentStreams ?? defaultServerLimits.maxConcurrentStreams;
   const bridge = createBridge(options);
-  const handle = bridge.handle;
+  const headers = new HeadersDeadline(headersTimeoutMs);
+  const handle = (req: NodeRequest, res: NodeResponse) => {
+    if (!("stream" in req)) headers.requestStarted(req, res as ServerResponse);
+    limitRequestTime(req, res, requestTimeoutMs);
+    bridge.handle(req, res);
+  };
+  const h2Options = { settings: { maxConcurrentStreams } };
   let server: Server;
   if (options.tls) {
-    server = createSecureServer({ ...options.tls, allowHTTP1: true }, handle);
+    const secure = createSecureServer(
+      { ...options.tls, ...h2Options, allowHTTP1: true, handshakeTimeout: headersTimeoutMs },
+      handle,
+    );
+    secure.on("session", (session) => closeWhenIdle(session, idleTimeoutMs));
+    secure.on("secureConnection", (socket: TLSSocket) => {
+      if (socket.alpnProtocol !== "h2") headers.arm(socket);
+    });
+    server = secure;
   } else {
     const h1 = createHttpServer(handle);
-    const h2c = createH2cServer(handle);
+    const h2c = createH2cServer(h2Options, handle);
+    h2c.on("session", (session) => closeWhenIdle(session, idleTimeoutMs));
     server = createTcpServer((socket) => {
-      sniff(socket)
+      sniff(socket, headersTimeoutMs)
         .then((isH2) => {
           if (isH2) {
             // node:http2 takes the bytes put back, then reads the socket natively.
             h2c.emit("connection", socket);
           } else {
+            headers.arm(socket);
             h1.emit("connection", socket);
             // node:http reads the bytes put back only once the socket flows again.
             socket.resume();
@@ -55,6 +96,7 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
         .catch(() => socket.destroy());
     });
   }
+  server.maxConnections = options.maxConnections ?? defaultServerLimits.maxConnections;
   const sockets = new Set<Socket>();
   server.on("connection", (s: Socket) => {
     sockets.add(s);
@@ -84,9 +126,10 @@ export async function startBridge(options: BridgeServerOptions): Promise<BridgeS
 
 /**
  * Reads the first bytes and puts them back: true when the client speaks h2c. A connection that
- * sends nothing for 30 s is dropped; after that, the HTTP servers' own timeouts apply.
+ * sends nothing for timeoutMs is dropped; after that, the headers deadline or the HTTP/2
+ * session's idle timeout applies.
  */
-function sniff(socket: Socket): Promise<boolean> {
+function sniff(socket: Socket, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     let seen = Buffer.alloc(0);
     const onTimeout = () => socket.destroy();
@@ -103,7 +146,7 @@ function sniff(socket: Socket): Promise<boolean> {
     };
     socket.on("data", onData);
     socket.once("error", reject);
-    socket.setTimeout(30_000);
+    socket.setTimeout(timeoutMs);
     socket.once("timeout", onTimeout);
   });
 }

@@ -95,6 +95,7 @@ export class Upstream {
   >();
   private readonly probe: HealthProbe | undefined;
   private streams = 0;
+  private readonly byEndpoint = new Map<string, number>();
 
   constructor(private readonly options: UpstreamOptions) {
     this.pool = new EndpointPool(options.endpoints);
@@ -109,6 +110,11 @@ export class Upstream {
 
   get openStreams(): number {
     return this.streams;
+  }
+
+  /** Open streams by the etcd URL that serves them. */
+  get openStreamsByEndpoint(): Record<string, number> {
+    return Object.fromEntries(this.byEndpoint);
   }
 
   async unary(
@@ -135,7 +141,7 @@ export class Upstream {
   async stream(method: DescMethod, input: Message, call: UpstreamCall): Promise<UpstreamStream> {
     return withFailover(this.pool, call.deadline, this.failover(call), async (endpoint, signal) => {
       // The stream lives as long as the call; the attempt's own limit only until it answers.
-      const stream = this.track(call.deadline.signal);
+      const stream = this.track(call.deadline.signal, endpoint);
       const unlink = onAbort(signal, stream.close);
       try {
         const res = await this.transport(endpoint).stream(
@@ -143,7 +149,7 @@ export class Upstream {
           stream.signal,
           call.deadline.remainingMs(),
           headers(call),
-          once(input),
+          keepsSendOpen(method) ? untilClosed(input, stream.signal) : once(input),
         );
         const rest = res.message[Symbol.asyncIterator]();
         return { endpoint, first: await rest.next(), rest, close: stream.close };
@@ -163,7 +169,7 @@ export class Upstream {
   async raw(method: DescMethod, body: Uint8Array, call: UpstreamCall): Promise<RawStream> {
     const path = `/${method.parent.typeName}/${method.name}`;
     return withFailover(this.pool, call.deadline, this.failover(call), async (endpoint, signal) => {
-      const tracked = this.track(call.deadline.signal);
+      const tracked = this.track(call.deadline.signal, endpoint);
       const unlink = onAbort(signal, tracked.close);
       try {
         const session = this.session(endpoint);
@@ -177,7 +183,7 @@ export class Upstream {
         onAbort(tracked.signal, () => {
           if (!h2.closed) h2.close(constants.NGHTTP2_CANCEL);
         });
-        return await stream.started(body);
+        return await stream.started(body, keepsSendOpen(method));
       } catch (e) {
         tracked.close();
         throw e;
@@ -258,9 +264,10 @@ export class Upstream {
   }
 
   /** A signal for one upstream stream, counted while open; close() aborts it, once. */
-  private track(callSignal: AbortSignal): { signal: AbortSignal; close(): void } {
+  private track(callSignal: AbortSignal, endpoint: string): { signal: AbortSignal; close(): void } {
     const controller = new AbortController();
     this.streams++;
+    this.byEndpoint.set(endpoint, (this.byEndpoint.get(endpoint) ?? 0) + 1);
     let open = true;
     let unlink = () => {};
     const close = () => {
@@ -269,6 +276,9 @@ export class Upstream {
       unlink();
       controller.abort();
       this.streams--;
+      const left = (this.byEndpoint.get(endpoint) ?? 1) - 1;
+      if (left === 0) this.byEndpoint.delete(endpoint);
+      else this.byEndpoint.set(endpoint, left);
     };
     unlink = onAbort(callSignal, close);
     return { signal: controller.signal, close };
@@ -353,4 +363,19 @@ export function grpcTimeout(ms: number): string {
 
 async function* once<T>(value: T): AsyncIterable<T> {
   yield value;
+}
+
+/** value, then no end of the request until signal fires: the send side stays open. */
+async function* untilClosed<T>(value: T, signal: AbortSignal): AsyncIterable<T> {
+  yield value;
+  await new Promise<void>((resolve) => onAbort(signal, resolve));
+}
+
+/**
+ * A Watch keeps its send side open while the page watches: etcd serves a half-closed Watch
+ * on, but etcd's grpc-proxy cancels it ("context canceled"). LeaseKeepAlive must half-close,
+ * so that etcd answers once and ends.
+ */
+export function keepsSendOpen(method: DescMethod): boolean {
+  return method.methodKind === "bidi_streaming" && method.parent.typeName === "etcdserverpb.Watch";
 }

@@ -11,10 +11,12 @@ export interface EtcdBridgePluginOptions
  * Mounts etcd-web-bridge on the Vite dev server (and `vite preview`), so a page reaches etcd
  * on its own origin:
  *
- *   createGrpcWebTransport({ baseUrl: `${location.origin}/etcd` })
+ *   new Etcd({ endpoints: [location.origin + "/etcd"] })
  *
- * Pages of the dev server itself are allowed; Vite's own host check (server.allowedHosts)
- * keeps out other sites that rebind their name to this address. Other origins need allowOrigin.
+ * Pages of the dev server itself are allowed; Vite's own host check (server.allowedHosts,
+ * Vite 6.0.9 and later) keeps out other sites that rebind their name to this address. Other
+ * origins need allowOrigin. The bridge's method policy and limits apply as on the command line
+ * (allowMethods, allowAllMethods, readOnly, maxRequestBytes, ...).
  */
 export function etcdBridge(options: EtcdBridgePluginOptions): Plugin {
   const prefix = (options.prefix ?? "/etcd").replace(/\/+$/, "");

@@ -5,9 +5,14 @@ import { parse } from "yaml";
 import {
   allowedMethods,
   allowedRequestHeaders,
+  bridgedMethods,
+  defaultLimits,
   defaultListen,
-  etcdServices,
+  defaultMethods,
+  defaultServerLimits,
+  defaultTimeouts,
   exposedResponseHeaders,
+  MethodPolicy,
   parseListen,
   preflightMaxAgeSeconds,
 } from "../../src/bridge/index.js";
@@ -28,6 +33,7 @@ const vhost = hcm.route_config.virtual_hosts[0];
 const corsPolicy = vhost.typed_per_filter_config["envoy.filters.http.cors"];
 const cluster = envoy.static_resources.clusters.find((c: Yaml) => c.name === "etcd");
 const etcdServiceNames = Object.keys(compose.services).filter((s) => s.startsWith("etcd-"));
+const known = bridgedMethods().map((m) => m.path.slice(1));
 const list = (csv: string) => csv.split(",").map((s) => s.trim().toLowerCase());
 
 describe("envoy/envoy.yaml", () => {
@@ -42,22 +48,76 @@ describe("envoy/envoy.yaml", () => {
       expect(f.typed_config["@type"]).toMatch(/^type\.googleapis\.com\/envoy\./);
   });
 
-  it("routes exactly etcd's six services to etcd, with no timeout for watch streams, and 404s the rest", () => {
-    const routes = vhost.routes;
-    const prefixes = routes.filter((r: Yaml) => r.route).map((r: Yaml) => r.match.prefix);
-    expect(prefixes).toEqual(etcdServices.map((s) => `/${s.typeName}/`));
-    for (const r of routes.filter((x: Yaml) => x.route)) {
-      expect(r.route.cluster).toBe("etcd");
+  /** The first route that matches path, as Envoy picks it. */
+  const routeFor = (path: string) =>
+    vhost.routes.find((r: Yaml) =>
+      r.match.path !== undefined ? r.match.path === path : path.startsWith(r.match.prefix),
+    );
+
+  it("routes to etcd exactly the methods the bridge serves by default, and 403s the others", () => {
+    const policy = new MethodPolicy({}, known);
+    for (const name of known) {
+      const r = routeFor(`/${name}`);
+      if (policy.check(name) === undefined) {
+        expect(r?.route?.cluster, name).toBe("etcd");
+      } else {
+        expect(r?.direct_response?.status, name).toBe(403);
+      }
+    }
+    const served = vhost.routes.filter((r: Yaml) => r.route);
+    expect(served.map((r: Yaml) => r.match.path)).toEqual(defaultMethods.map((m) => `/${m}`));
+    expect(routeFor("/other")).toEqual({
+      match: { prefix: "/" },
+      direct_response: { status: 404 },
+    });
+  });
+
+  it("gives every etcd route no timeout for watch streams, and retries only what never reached etcd", () => {
+    for (const r of vhost.routes.filter((x: Yaml) => x.route)) {
       expect(r.route.timeout).toBe("0s");
       expect(r.route.idle_timeout).toBe("0s");
-      // Only what never reached etcd is retried.
       expect(list(r.route.retry_policy.retry_on)).toEqual(["connect-failure", "refused-stream"]);
       // etcd takes `authorization` as a token too; only `token` may carry it, as in the bridge.
       expect(r.request_headers_to_remove).toEqual(
         expect.arrayContaining(["cookie", "authorization"]),
       );
     }
-    expect(routes.at(-1)).toEqual({ match: { prefix: "/" }, direct_response: { status: 404 } });
+  });
+
+  it("passes a Watch body of several requests to etcd as it came", () => {
+    // grpc_web turns gRPC-Web frames into gRPC frames one for one; nothing buffers or caps the
+    // body below the bridge's maxWatchBodyBytes.
+    const names = hcm.http_filters.map((f: Yaml) => f.name);
+    expect(names).not.toContain("envoy.filters.http.buffer");
+    const watch = routeFor("/etcdserverpb.Watch/Watch");
+    expect(watch.route.cluster).toBe("etcd");
+    expect(watch.typed_per_filter_config).toBeUndefined();
+    const perConnection = listener.per_connection_buffer_limit_bytes;
+    if (perConnection !== undefined) {
+      expect(perConnection).toBeGreaterThanOrEqual(defaultLimits.maxWatchBodyBytes);
+    }
+  });
+
+  it("bounds headers, bodies, idle connections, streams and connections as the bridge does", () => {
+    const seconds = (ms: number) => `${ms / 1000}s`;
+    expect(hcm.request_headers_timeout).toBe(seconds(defaultTimeouts.headersTimeoutMs));
+    expect(hcm.request_timeout).toBe(seconds(defaultTimeouts.requestTimeoutMs));
+    expect(hcm.common_http_protocol_options.idle_timeout).toBe(
+      seconds(defaultTimeouts.idleTimeoutMs),
+    );
+    expect(hcm.http2_protocol_options.max_concurrent_streams).toBe(
+      defaultServerLimits.maxConcurrentStreams,
+    );
+    const runtime = envoy.layered_runtime.layers[0].static_layer;
+    expect(runtime.overload.global_downstream_max_connections).toBe(
+      defaultServerLimits.maxConnections,
+    );
+  });
+
+  it("warns that it must point at members, not at etcd's grpc-proxy", () => {
+    expect(readFileSync(join(root, "envoy/envoy.yaml"), "utf8")).toMatch(
+      /point Envoy at etcd members, not at etcd's grpc-proxy/,
+    );
   });
 
   it("allows and exposes the same headers as the bridge, for exact origins only", () => {

@@ -62,7 +62,8 @@ describe("unary pass-through against etcd", () => {
     const kv = kvOf(b);
     for (let i = 0; i < 3; i++) await kv.put({ key: enc("pt/c"), value: enc(`v${i}`) });
     const rev = (await kv.range({ key: enc("pt/c") })).header?.revision ?? 0n;
-    await kv.compact({ revision: rev, physical: true });
+    // Straight to etcd: Compact is not among the methods the bridge serves by default.
+    await createClient(KV, direct).compact({ revision: rev, physical: true });
     const calls = [
       (c: typeof kv) => c.range({ key: enc("pt/c"), revision: rev - 1n }),
       (c: typeof kv) =>
