@@ -1,11 +1,10 @@
-import { once } from "node:events";
-import { type AddressInfo, createServer } from "node:net";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BridgeServer, startBridge } from "../../src/bridge/index.js";
 import { KV, Lease } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { EtcdCluster } from "../harness/etcd.js";
+import { refusedUrl } from "../harness/ports.js";
 import { dec, enc } from "./helpers.js";
 
 // Unary calls over binary gRPC-Web take the pass-through (etcd's bytes, not Connect's); its
@@ -40,14 +39,6 @@ async function bridgeTo(urls: string[], logs: string[] = []): Promise<BridgeServ
 /** The client a page has: binary gRPC-Web, which the bridge serves as etcd's bytes. */
 const kvOf = (b: BridgeServer) =>
   createClient(KV, createGrpcWebTransport({ baseUrl: b.url, httpVersion: "1.1" }));
-
-async function refusedUrl(): Promise<string> {
-  const s = createServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return `http://127.0.0.1:${port}`;
-}
 
 const failure = (p: Promise<unknown>) =>
   p.then(
@@ -133,7 +124,7 @@ describe("unary pass-through against etcd", () => {
   });
 
   it("sends a write to the next member when the connection was refused", async () => {
-    const b = await bridgeTo([await refusedUrl(), ...etcd.endpoints]);
+    const b = await bridgeTo([refusedUrl, ...etcd.endpoints]);
     await kvOf(b).put({ key: enc("pt/r"), value: enc("landed") });
     const got = await kvOf(b).range({ key: enc("pt/r") });
     expect(dec(got.kvs[0]?.value)).toBe("landed");
