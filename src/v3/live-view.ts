@@ -227,6 +227,8 @@ export class LiveView {
         await sleep(backoffDelay(attempt++, this.options.backoff), this.stop.signal, this.clock);
         continue;
       }
+      // A listing that finished as the view closed.
+      if (this.ended) return;
       attempt = 0;
       this.replace(listing, relisting);
       const outcome = await this.watchFrom(listing.revision + 1n);
