@@ -34,7 +34,14 @@ function until(
       );
     }, timeoutMs);
     off = view.subscribe((s) => {
-      if (!pred(s)) return;
+      if (!pred(s)) {
+        if (s.state === "failed" || s.state === "closed") {
+          clearTimeout(timer);
+          queueMicrotask(() => off());
+          reject(new Error(`${what}: the view ended ${s.state} (${String(s.error)})`));
+        }
+        return;
+      }
       clearTimeout(timer);
       // subscribe calls at once: off is not set yet on that first call.
       queueMicrotask(() => off());
@@ -174,12 +181,8 @@ describe.each(protocolEndpoints.names)("live view over %s", (protocol: Protocol)
     const latest = await t.client.put("lv2/2", "while cut off");
     await t.client.compact(latest.header.revision, { physical: true });
     expect(latest.header.revision).toBeGreaterThan(before + 1n);
-    const reset = new Promise<void>((resolve) =>
-      view.onChange((c) => c.type === "reset" && resolve()),
-    );
     proxy.restore();
-    await reset;
-    await view.ready({ timeoutMs: 20_000 });
+    await until(view, (v) => m.resets === 1 && v.state === "watching", "a reset, then watching");
     expect(view.error).toBeUndefined();
     const s = await expectEqualsGet(t.client, view, "lv2/", latest.header.revision);
     expect(s.get("lv2/1")).toBeUndefined();
