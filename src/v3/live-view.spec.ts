@@ -257,9 +257,16 @@ describe("LiveView", () => {
       expect(seen[1]).toBe(view.getSnapshot());
       expect(texts(seen[1] as LiveSnapshot)).toEqual(["app/b=2", "app/c=3"]);
 
+      // A delete of a key the view does not hold changes nothing: no call, same snapshot.
+      const same = view.getSnapshot();
+      etcd.last().deliver(events(del("app/zz", 12n)));
+      await flush();
+      expect(seen).toHaveLength(2);
+      expect(view.getSnapshot()).toBe(same);
+
       expect(typeof unsubscribe).toBe("function");
       unsubscribe();
-      etcd.last().deliver(events(put("app/d", "4", 12n)));
+      etcd.last().deliver(events(put("app/d", "4", 13n)));
       await flush();
       expect(seen).toHaveLength(2);
     });

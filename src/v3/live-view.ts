@@ -285,10 +285,12 @@ export class LiveView {
       this.notify();
       return;
     }
+    let changed = false;
     for (const e of res.events) {
       const key = e.kv.keyText;
       const prevKv = this.byKey.get(key);
       if (e.type === "delete" && !prevKv) continue;
+      changed = true;
       this.writable();
       if (e.type === "put") this.byKey.set(key, e.kv);
       else this.byKey.delete(key);
@@ -297,7 +299,7 @@ export class LiveView {
       this.emit({ type: e.type, kv: e.kv, prevKv });
     }
     // Subscribers hear once per response: a transaction's events land together.
-    this.notify();
+    if (changed) this.notify();
   }
 
   /** Copy on write: a snapshot may share the map. */
