@@ -200,12 +200,13 @@ export class WatchesPanel {
     this.summary.dataset.open = String(n);
     const counts = new Map<ProtocolName, number>();
     for (const p of this.open.values()) counts.set(p, (counts.get(p) ?? 0) + 1);
-    const crowded = [...counts].filter(([p, n]) => heldConnections[p] && n >= 5);
+    // The key browser's live view holds one more.
+    const crowded = [...counts].filter(([p, n]) => heldConnections[p] && n >= 4);
     fill(
       this.warning,
       ...crowded.map(
         ([p, n]) =>
-          `${n} ${p} watches each hold a connection to ${heldConnections[p]}; Chromium opens at most 6 per origin over HTTP/1.1, so more watches and calls will wait. `,
+          `${n} ${p} watches and the key browser's live view each hold a connection to ${heldConnections[p]}; Chromium opens at most 6 per origin over HTTP/1.1, so more watches and calls will wait. `,
       ),
     );
   }
