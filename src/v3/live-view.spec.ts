@@ -242,6 +242,52 @@ describe("LiveView", () => {
     });
   });
 
+  it("binds to React, Svelte and Vue as they call it, with their types", async () => {
+    const { etcd, view } = await started();
+    // React's useSyncExternalStore: render with getSnapshot(), subscribe after, re-render
+    // only when a callback finds a snapshot other than the one rendered.
+    const useSyncExternalStore = <S>(
+      subscribe: (onStoreChange: () => void) => () => void,
+      getSnapshot: () => S,
+    ) => {
+      const r = { rendered: getSnapshot(), renders: 1, unsubscribe: () => {} };
+      r.unsubscribe = subscribe(() => {
+        const next = getSnapshot();
+        if (Object.is(next, r.rendered)) return;
+        r.rendered = next;
+        r.renders++;
+      });
+      return r;
+    };
+    const react = useSyncExternalStore(view.subscribe, view.getSnapshot);
+    expect(react.renders).toBe(1); // the call at once finds the same snapshot
+    // Svelte's get(store): subscribe, take the value handed over at once, unsubscribe.
+    const svelte: { subscribe(this: void, run: (v: LiveSnapshot) => void): () => void } = view;
+    let value: LiveSnapshot | undefined;
+    svelte.subscribe((v) => {
+      value = v;
+    })();
+    expect(value).toBe(view.getSnapshot());
+    // Vue: a shallow ref set from subscribe.
+    const ref = { value: view.getSnapshot() };
+    const stopVue = view.subscribe((s) => {
+      ref.value = s;
+    });
+
+    etcd.last().deliver(events(put("app/c", "3", 11n)));
+    await flush();
+    expect(react.renders).toBe(2);
+    expect(react.rendered.get("app/c")?.text()).toBe("3");
+    expect(ref.value).toBe(react.rendered);
+    expect(value?.get("app/c")).toBeUndefined(); // Svelte's reader had unsubscribed
+    react.unsubscribe();
+    stopVue();
+    etcd.last().deliver(events(put("app/d", "4", 12n)));
+    await flush();
+    expect(react.renders).toBe(2);
+    expect(ref.value.get("app/d")).toBeUndefined();
+  });
+
   describe("subscribe (the Svelte store contract)", () => {
     it("calls fn at once, after every change, and no more once unsubscribed", async () => {
       const { etcd, view } = await started();
