@@ -1,5 +1,5 @@
-// The key browser: create, read and delete on each protocol, a lease TTL, the value views,
-// and pages of keys.
+// The key browser: a live view of a prefix on each protocol (writes from elsewhere show with
+// no search), create, read and delete, a lease TTL, the value views, and pages of keys.
 import { protocolNames } from "../demo/src/config.js";
 import { expect, keyOn, test } from "./fixtures.js";
 
@@ -34,15 +34,43 @@ for (const protocol of protocolNames) {
       await expect(row.getByTestId("value")).toHaveText(/^7b 22 72 65 70 6c/);
       await dashboard.page.getByText("Text", { exact: true }).click();
 
-      // A write from elsewhere shows after a new search.
+      // A write from elsewhere shows by itself: the key browser is a live view.
       await w.put(`${prefix}other`, "from node");
-      await dashboard.search(prefix);
       await expect(dashboard.keyRows().getByTestId("key")).toHaveText([`${prefix}other`, key]);
 
       await row.getByTestId("kb-delete").click();
       await expect(row).toHaveCount(0);
       await expect(dashboard.page.getByTestId("kb-status")).toHaveText(`Deleted ${key}.`);
       expect(await w.get(key), "Node no longer finds it").toBeUndefined();
+    });
+
+    test("rows change as keys change elsewhere, without a search", async ({
+      dashboard,
+      writer,
+      unique,
+    }) => {
+      const w = writer(protocol);
+      const prefix = keyOn(protocol, unique);
+      await w.put(`${prefix}a`, "1");
+      await dashboard.open(protocol);
+      await dashboard.search(prefix);
+      await expect(dashboard.keyRows().getByTestId("key")).toHaveText([`${prefix}a`]);
+      await expect(dashboard.page.getByTestId("kb-live")).toHaveAttribute("data-state", "watching");
+      // From here on, no search: every change below comes from Node.
+
+      await w.put(`${prefix}b`, "2");
+      await expect(dashboard.keyRows().getByTestId("key")).toHaveText([`${prefix}a`, `${prefix}b`]);
+      await w.put(`${prefix}a`, "changed");
+      await expect(dashboard.row(`${prefix}a`).getByTestId("value")).toHaveText("changed");
+      const revision = await w.delete(`${prefix}b`);
+      await expect(dashboard.keyRows().getByTestId("key")).toHaveText([`${prefix}a`]);
+      if (protocol !== "v2") {
+        await expect(dashboard.page.getByTestId("kb-summary")).toContainText(
+          `1 shown of 1 · revision ${revision}`,
+        );
+      }
+      await w.delete(`${prefix}a`);
+      await expect(dashboard.page.getByText("No keys under this prefix.")).toBeVisible();
     });
 
     test("put with a lease TTL", async ({ dashboard, writer, unique }) => {
@@ -71,6 +99,10 @@ for (const protocol of protocolNames) {
       await dashboard.page.getByTestId("kb-next").click();
       await expect(shown).toHaveText(keys.slice(10));
       await expect(dashboard.page.getByTestId("kb-next")).toBeDisabled();
+      // A key written elsewhere lands on the page it sorts into.
+      await w.put(`${prefix}k10a`, "late");
+      await expect(shown).toHaveText([...keys.slice(10, 11), `${prefix}k10a`, ...keys.slice(11)]);
+      await expect(dashboard.page.getByTestId("kb-summary")).toContainText("3 shown of 13");
       await dashboard.page.getByTestId("kb-prev").click();
       await expect(shown).toHaveText(keys.slice(0, 10));
     });

@@ -6,3 +6,10 @@ export type { CallOptions } from "./internal/call-options.js";
 export * from "./recipes/index.js";
 export type { GrpcClient, Protocol, TlsOptions } from "./transport/protocol.js";
 export * from "./v3/index.js";
+export {
+  type LiveChange,
+  LiveSnapshot,
+  LiveView,
+  type LiveViewOptions,
+  type LiveViewState,
+} from "./v3/live-view.js";

@@ -1,4 +1,4 @@
-// What the dashboard needs from a protocol, whichever it is: list, put, delete, watch and the
+// What the dashboard needs from a protocol, whichever it is: live keys, put, delete, watch and the
 // endpoints' health. v3-backend.ts speaks it through Etcd (grpc-web or gateway), and
 // v2-backend.ts through V2Client.
 import type { EndpointHealth } from "../../src/index.js";
@@ -13,17 +13,31 @@ export interface Entry {
   expiry: string | undefined;
 }
 
-/** Where a page of keys starts; opaque to the key browser. */
-export type Cursor = { readonly kind: "cursor" };
+/** A live listing's state, as LiveView.state names it (v2 maps onto the same names). */
+export type LiveStateView =
+  | "listing"
+  | "watching"
+  | "reconnecting"
+  | "relisting"
+  | "closed"
+  | "failed";
 
-export interface Page {
-  entries: Entry[];
-  /** The next page's start, when there are more keys. */
-  next: Cursor | undefined;
-  /** Keys under the prefix, when known; on v3, counted on the first page. */
-  total: number | undefined;
-  /** The revision the listing was read at. */
+/** The keys under a prefix as they are now: the key browser pages through them. */
+export interface LiveKeys {
+  size: number;
+  /** Entries [start, end), in key order. */
+  slice(start: number, end: number): Entry[];
+  /** The revision (v3) or index (v2) the keys reflect, when known. */
   revision: string | undefined;
+  state: LiveStateView;
+  error: unknown;
+}
+
+export interface LiveSink {
+  /** The keys changed (or the state did); called once per batch of changes. */
+  update(keys: LiveKeys): void;
+  /** One key was put or deleted (for the events/s chart). */
+  changed(): void;
 }
 
 export interface WatchEventView {
@@ -66,7 +80,8 @@ export interface Backend {
   readonly healthNote: string | undefined;
   /** How keys look on this protocol, for the inputs' placeholders. */
   readonly keyExample: string;
-  list(prefix: string, from: Cursor | undefined, pageSize: number): Promise<Page>;
+  /** Keeps sink up to date with the keys under prefix until signal aborts. */
+  live(prefix: string, signal: AbortSignal, sink: LiveSink): void;
   /** Writes a key, on a lease of ttlSeconds when given; resolves with the write's revision. */
   put(key: string, value: string, ttlSeconds: number | undefined): Promise<string>;
   /** Deletes one key; resolves with how many were deleted. */

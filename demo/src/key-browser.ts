@@ -1,28 +1,44 @@
-// The key browser: prefix search, pages, put (with an optional lease TTL) and delete.
-import type { Backend, Cursor, Entry, Page } from "./backend.js";
+// The key browser: a live view of the keys under a prefix (rows change as keys change, with
+// no search), in pages; put (with an optional lease TTL), edit and delete.
+import type { Backend, Entry, LiveKeys } from "./backend.js";
 import { el, errorText, fill } from "./dom.js";
 import { text } from "./format.js";
+import { countEvent } from "./rate.js";
 import { valueCell } from "./values.js";
 
 const pageSizes = [10, 25, 50];
+/** Typing in the prefix box opens a new view once the typing pauses this long. */
+const typingPauseMs = 250;
 
 export class KeyBrowser {
   private backend: Backend | undefined;
-  /** The start of each page shown so far; [0] is the first page (undefined: from the prefix). */
-  private starts: Array<Cursor | undefined> = [undefined];
-  private page: Page | undefined;
-  private loading = 0;
+  /** Ends the current live view. */
+  private viewing: AbortController | undefined;
+  private keys: LiveKeys | undefined;
+  private pageIndex = 0;
+  private frame: number | undefined;
+  private typing: ReturnType<typeof setTimeout> | undefined;
 
   private readonly prefix = el("input", {
     id: "kb-prefix",
     type: "search",
     "aria-label": "Key prefix",
     autocomplete: "off",
+    on: { input: () => this.onTyping() },
   });
   private readonly pageSize = el(
     "select",
-    { id: "kb-page-size", "aria-label": "Keys per page" },
+    {
+      id: "kb-page-size",
+      "aria-label": "Keys per page",
+      on: { change: () => this.go(-this.pageIndex) },
+    },
     ...pageSizes.map((n) => el("option", { value: n }, `${n} per page`)),
+  );
+  private readonly live = el(
+    "span",
+    { class: "badge listing", "data-testid": "kb-live", title: "the live view's state" },
+    "listing",
   );
   private readonly rows = el("tbody");
   private readonly summary = el("span", { class: "hint", "data-testid": "kb-summary" });
@@ -70,13 +86,13 @@ export class KeyBrowser {
   constructor(root: HTMLElement) {
     fill(
       root,
-      el("div", { class: "panel-head" }, el("h2", {}, "Keys")),
+      el("div", { class: "panel-head" }, el("h2", {}, "Keys"), this.live),
       el(
         "form",
         { class: "row", on: { submit: (e) => this.onSearch(e) } },
         this.prefix,
         this.pageSize,
-        el("button", { type: "submit", "data-testid": "kb-search" }, "Search"),
+        el("button", { type: "submit", "data-testid": "kb-search" }, "Show"),
       ),
       el(
         "div",
@@ -115,62 +131,82 @@ export class KeyBrowser {
     this.prefix.placeholder = `prefix, e.g. ${backend.keyExample.split("/").slice(0, -1).join("/")}/`;
     this.putKey.placeholder = backend.keyExample;
     this.say("");
-    // Another protocol's keys are another listing (v2 keys live apart from v3).
-    fill(this.rows);
-    fill(this.summary);
-    void this.load([undefined]);
+    this.open();
   }
 
   private onSearch(e: Event): void {
     e.preventDefault();
-    void this.load([undefined]);
+    this.open();
+  }
+
+  private onTyping(): void {
+    clearTimeout(this.typing);
+    this.typing = setTimeout(() => this.open(), typingPauseMs);
+  }
+
+  /** Ends the current view and opens one on the prefix in the box. */
+  private open(): void {
+    clearTimeout(this.typing);
+    this.viewing?.abort();
+    const backend = this.backend;
+    if (!backend) return;
+    const viewing = new AbortController();
+    this.viewing = viewing;
+    this.keys = undefined;
+    this.pageIndex = 0;
+    this.rows.setAttribute("aria-busy", "true");
+    fill(this.rows);
+    fill(this.summary);
+    backend.live(this.prefix.value, viewing.signal, {
+      update: (keys) => {
+        if (viewing !== this.viewing) return;
+        this.keys = keys;
+        this.schedule();
+      },
+      changed: countEvent,
+    });
   }
 
   private go(step: number): void {
-    if (step > 0 && this.page?.next) void this.load([...this.starts, this.page.next]);
-    if (step < 0 && this.starts.length > 1) void this.load(this.starts.slice(0, -1));
+    this.pageIndex = Math.max(0, this.pageIndex + step);
+    this.schedule();
   }
 
-  /** Loads the last page of `starts`; a newer load wins over an older one still running. */
-  private async load(starts: Array<Cursor | undefined>): Promise<void> {
-    const backend = this.backend;
-    if (!backend) return;
-    const ticket = ++this.loading;
-    this.rows.setAttribute("aria-busy", "true");
-    try {
-      const page = await backend.list(
-        this.prefix.value,
-        starts[starts.length - 1],
-        Number(this.pageSize.value),
-      );
-      if (ticket !== this.loading || backend !== this.backend) return;
-      this.starts = starts;
-      this.page = page;
-      this.render(page);
-    } catch (e) {
-      if (ticket === this.loading) this.say(`Listing failed: ${errorText(e)}`, true);
-    } finally {
-      if (ticket === this.loading) this.rows.removeAttribute("aria-busy");
-    }
+  /** One render per frame, however many changes arrive in it. */
+  private schedule(): void {
+    this.frame ??= requestAnimationFrame(() => {
+      this.frame = undefined;
+      this.render();
+    });
   }
 
-  private render(page: Page): void {
+  private render(): void {
+    const keys = this.keys;
+    if (!keys) return;
+    const state = keys.state;
+    this.live.className = `badge ${state}`;
+    this.live.dataset.state = state;
+    fill(this.live, state === "watching" ? "live" : state);
+    if (state === "failed") this.say(`The live view failed: ${errorText(keys.error)}`, true);
+    if (state === "listing") return;
+    this.rows.removeAttribute("aria-busy");
+    const size = Number(this.pageSize.value);
+    const pages = Math.max(1, Math.ceil(keys.size / size));
+    // Keys deleted from under the last page move it back.
+    this.pageIndex = Math.min(this.pageIndex, pages - 1);
+    const start = this.pageIndex * size;
+    const entries = keys.slice(start, start + size);
     fill(
       this.rows,
-      ...page.entries.map((e) => this.row(e)),
-      page.entries.length === 0
+      ...entries.map((e) => this.row(e)),
+      entries.length === 0
         ? el("tr", {}, el("td", { colspan: 5, class: "empty" }, "No keys under this prefix."))
         : null,
     );
-    const n = this.starts.length;
-    const total = page.total === undefined ? "" : ` of ${page.total}`;
-    const at = page.revision === undefined ? "" : ` · revision ${page.revision}`;
-    fill(
-      this.summary,
-      `Page ${n}${total === "" ? "" : ` · ${page.entries.length} shown${total}`}${at}`,
-    );
-    this.prev.disabled = n <= 1;
-    this.next.disabled = !page.next;
+    const at = keys.revision === undefined ? "" : ` · revision ${keys.revision}`;
+    fill(this.summary, `Page ${this.pageIndex + 1} · ${entries.length} shown of ${keys.size}${at}`);
+    this.prev.disabled = this.pageIndex === 0;
+    this.next.disabled = this.pageIndex >= pages - 1;
   }
 
   private row(e: Entry): HTMLElement {
@@ -217,11 +253,10 @@ export class KeyBrowser {
     const ttl = this.putTtl.value === "" ? undefined : Number(this.putTtl.value);
     try {
       const revision = await backend.put(this.putKey.value, this.putValue.value, ttl);
+      // The live view shows the new row by itself.
       this.say(
         `Put ${this.putKey.value} at revision ${revision}${ttl ? `, expiring in ${ttl} s` : ""}.`,
       );
-      // Later pages read at the first page's revision: start over to see the change.
-      await this.load([undefined]);
     } catch (err) {
       this.say(`Put failed: ${errorText(err)}`, true);
     }
@@ -233,7 +268,6 @@ export class KeyBrowser {
     try {
       const n = await backend.remove(key);
       this.say(n ? `Deleted ${key}.` : `${key} was already gone.`);
-      await this.load([undefined]);
     } catch (err) {
       this.say(`Delete failed: ${errorText(err)}`, true);
     }

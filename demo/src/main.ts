@@ -6,6 +6,7 @@ import { byId, el, errorText, fill } from "./dom.js";
 import { EndpointsPanel } from "./endpoints-panel.js";
 import { type ValueView, valueViews } from "./format.js";
 import { KeyBrowser } from "./key-browser.js";
+import { RateChart } from "./rate-chart.js";
 import { V2Backend } from "./v2-backend.js";
 import { V3Backend } from "./v3-backend.js";
 import { setValueView } from "./values.js";
@@ -51,6 +52,7 @@ function start(config: DemoConfig): void {
   const endpointsRoot = el("section", { class: "panel endpoints", "aria-label": "Endpoints" });
   const keysRoot = el("section", { class: "panel keys", "aria-label": "Keys" });
   const watchesRoot = el("section", { class: "panel watches", "aria-label": "Watches" });
+  const rateRoot = el("section", { class: "panel rate", "aria-label": "Events per second" });
   fill(
     app,
     el(
@@ -76,12 +78,13 @@ function start(config: DemoConfig): void {
         (v) => setValueView(v as ValueView),
       ),
     ),
-    el("main", { class: "grid" }, endpointsRoot, keysRoot, watchesRoot),
+    el("main", { class: "grid" }, endpointsRoot, keysRoot, rateRoot, watchesRoot),
   );
 
   const endpoints = new EndpointsPanel(endpointsRoot, config.bridgeStatsPath);
   const keys = new KeyBrowser(keysRoot);
   const watches = new WatchesPanel(watchesRoot, () => backend(protocol));
+  new RateChart(rateRoot);
 
   function choose(p: ProtocolName): void {
     protocol = p;

@@ -5,14 +5,15 @@ import {
   V2Client,
   V2ErrorCode,
   type V2Node,
+  type V2Response,
   type V2WatchEvent,
 } from "../../src/v2/index.js";
 import type {
   Backend,
-  Cursor,
   EndpointView,
   Entry,
-  Page,
+  LiveSink,
+  LiveStateView,
   WatchEventView,
   WatchRequest,
   WatchSink,
@@ -21,10 +22,6 @@ import type { DemoEndpoint } from "./config.js";
 import { errorText } from "./dom.js";
 import { bytes } from "./format.js";
 import type { V3Backend } from "./v3-backend.js";
-
-interface V2Cursor extends Cursor {
-  offset: number;
-}
 
 const putActions = new Set(["set", "create", "update", "compareAndSwap"]);
 
@@ -52,25 +49,54 @@ export class V2Backend implements Backend {
       : "The v2 client has no health probe: these states come from its own calls.";
   }
 
-  async list(prefix: string, from: Cursor | undefined, pageSize: number): Promise<Page> {
+  live(prefix: string, signal: AbortSignal, sink: LiveSink): void {
     const path = clean(prefix);
-    // v2 lists directories: read the prefix's directory and keep the keys that match.
+    // v2 watches directories: watch the prefix's directory and keep the keys that match.
     const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-    let leaves: V2Node[] = [];
-    try {
-      const res = await this.client.keys.get(dir, { recursive: true, sort: true, quorum: true });
-      leaves = flatten(res.node).filter((n) => n.key.startsWith(path));
-    } catch (e) {
-      if (!isV2Error(e, V2ErrorCode.KeyNotFound)) throw e;
-    }
-    const offset = (from as V2Cursor | undefined)?.offset ?? 0;
-    const end = offset + pageSize;
-    return {
-      entries: leaves.slice(offset, end).map(entry),
-      next: end < leaves.length ? ({ kind: "cursor", offset: end } as V2Cursor) : undefined,
-      total: leaves.length,
-      revision: undefined,
+    const keys = new Map<string, V2Node>();
+    let index: number | undefined;
+    let sorted: V2Node[] | undefined;
+    const publish = (state: LiveStateView, error?: unknown) => {
+      sorted = undefined;
+      sink.update({
+        size: keys.size,
+        slice: (start, end) => {
+          sorted ??= [...keys.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+          return sorted.slice(start, end).map(entry);
+        },
+        revision: index === undefined ? undefined : String(index),
+        state,
+        error,
+      });
     };
+    const list = async () => {
+      // The index first, then the listing: a write between them shows twice, never not at all.
+      const after = await this.indexNow(dir, true, signal);
+      keys.clear();
+      for (const n of await this.leaves(dir, signal))
+        if (n.key.startsWith(path)) keys.set(n.key, n);
+      index = after;
+      return after;
+    };
+    publish("listing");
+    (async () => {
+      const after = await list();
+      publish("watching");
+      const w = this.client.keys.watcher(dir, { recursive: true, signal, afterIndex: after });
+      for await (const ev of w) {
+        if (ev.action === "resync") {
+          publish("relisting");
+          await list();
+        } else if (ev.node.key.startsWith(path) || path.startsWith(`${ev.node.key}/`)) {
+          apply(keys, ev, path);
+          index = ev.node.modifiedIndex;
+          sink.changed();
+        } else {
+          continue;
+        }
+        publish("watching");
+      }
+    })().catch((e: unknown) => publish(signal.aborted ? "closed" : "failed", e));
   }
 
   async put(key: string, value: string, ttlSeconds: number | undefined): Promise<string> {
@@ -127,6 +153,22 @@ export class V2Backend implements Backend {
     else await this.client.version();
   }
 
+  /** Every key (not directory) under dir; none when dir does not exist. */
+  private async leaves(dir: string, signal: AbortSignal): Promise<V2Node[]> {
+    try {
+      const res = await this.client.keys.get(dir, {
+        recursive: true,
+        sort: true,
+        quorum: true,
+        signal,
+      });
+      return flatten(res.node);
+    } catch (e) {
+      if (isV2Error(e, V2ErrorCode.KeyNotFound)) return [];
+      throw e;
+    }
+  }
+
   /** The index a watch "from now" starts after: the newest write under key, or etcd's index. */
   private async indexNow(key: string, recursive: boolean, signal: AbortSignal): Promise<number> {
     try {
@@ -138,6 +180,17 @@ export class V2Backend implements Backend {
       throw e;
     }
   }
+}
+
+/** One v2 write applied to the keys under path: a put sets a key, a delete removes a subtree. */
+function apply(keys: Map<string, V2Node>, ev: V2Response, path: string): void {
+  const n = ev.node;
+  if (putActions.has(ev.action)) {
+    if (!n.dir && n.key.startsWith(path)) keys.set(n.key, n);
+    return;
+  }
+  // delete, compareAndDelete, expire: the key, or a directory and everything in it.
+  for (const k of [...keys.keys()]) if (k === n.key || k.startsWith(`${n.key}/`)) keys.delete(k);
 }
 
 function view(ev: V2WatchEvent): WatchEventView {

@@ -1,24 +1,8 @@
 // The dashboard over the v3 API: Etcd with "grpc-web" (through the bridge) or "gateway".
 import { Etcd, type KeyValue } from "../../src/index.js";
-import type {
-  Backend,
-  Cursor,
-  EndpointView,
-  Entry,
-  Page,
-  WatchRequest,
-  WatchSink,
-} from "./backend.js";
+import type { Backend, EndpointView, Entry, LiveSink, WatchRequest, WatchSink } from "./backend.js";
 import type { DemoEndpoint } from "./config.js";
 import { errorText } from "./dom.js";
-import { bytes } from "./format.js";
-
-interface V3Cursor extends Cursor {
-  key: Uint8Array;
-  /** Later pages read at the first page's revision: one consistent listing. */
-  revision: bigint;
-  total: number | undefined;
-}
 
 export class V3Backend implements Backend {
   readonly healthNote: string | undefined;
@@ -47,28 +31,21 @@ export class V3Backend implements Backend {
         : undefined;
   }
 
-  async list(prefix: string, from: Cursor | undefined, pageSize: number): Promise<Page> {
-    const cursor = from as V3Cursor | undefined;
-    const p = bytes(prefix);
-    // An empty prefix is every key: from "\0" to the end of the keyspace.
-    const start = cursor?.key ?? (p.length ? p : new Uint8Array([0]));
-    const res = await this.client.get(start, {
-      rangeEnd: p.length ? prefixEnd(p) : new Uint8Array([0]),
-      limit: pageSize,
-      revision: cursor?.revision ?? 0,
+  live(prefix: string, signal: AbortSignal, sink: LiveSink): void {
+    const view = this.client.live(prefix, { signal });
+    view.onChange((c) => {
+      if (c.type !== "reset") sink.changed();
     });
-    const total = cursor ? cursor.total : Number(res.count);
-    const last = res.kvs[res.kvs.length - 1];
-    const next: V3Cursor | undefined =
-      res.more && last
-        ? { kind: "cursor", key: successor(last.key), revision: res.header.revision, total }
-        : undefined;
-    return {
-      entries: res.kvs.map(entry),
-      next,
-      total,
-      revision: String(cursor?.revision ?? res.header.revision),
-    };
+    // Once per watch response (and state change), not once per event.
+    view.subscribe((s) =>
+      sink.update({
+        size: s.size,
+        slice: (start, end) => s.values().slice(start, end).map(entry),
+        revision: s.state === "listing" ? undefined : String(s.revision),
+        state: s.state,
+        error: s.error,
+      }),
+    );
   }
 
   async put(key: string, value: string, ttlSeconds: number | undefined): Promise<string> {
@@ -137,24 +114,4 @@ function entry(kv: KeyValue): Entry {
 /** The page's origin + path, or the URL as given. */
 export function absolute(url: string): string {
   return new URL(url, location.origin).href.replace(/\/+$/, "");
-}
-
-/** The smallest key after `key`: key + "\0". */
-function successor(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(key.length + 1);
-  out.set(key);
-  return out;
-}
-
-/** The end of the range of keys that start with prefix (as clientv3.GetPrefixRangeEnd). */
-function prefixEnd(prefix: Uint8Array): Uint8Array {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const b = prefix[i] ?? 0xff;
-    if (b < 0xff) {
-      const end = prefix.slice(0, i + 1);
-      end[i] = b + 1;
-      return end;
-    }
-  }
-  return new Uint8Array([0]);
 }

@@ -1,13 +1,15 @@
 // Live watches: each on a key or prefix, optionally from a revision, on the protocol chosen
-// when it was added. Events arrive with their revisions and previous values; Cancel aborts
-// the watch's AbortController, which closes its stream.
+// when it was added; several at once from one line of keys or prefixes. Events arrive with
+// their revisions and previous values; Cancel aborts the watch's AbortController, which
+// closes its stream. Each card keeps only its newest events, so a hundred watches stay cheap.
 import type { Backend, WatchEventView, WatchStateView } from "./backend.js";
 import type { ProtocolName } from "./config.js";
 import { el, errorText, fill } from "./dom.js";
+import { countEvent } from "./rate.js";
 import { valueCell } from "./values.js";
 
 /** Events kept per watch; older ones drop off. */
-const maxEvents = 50;
+const maxEvents = 20;
 
 // Each grpc-web watch is one HTTP/1.1 request held open to this origin, and each v2 watch one
 // to its member; Chromium opens at most 6 connections per origin (docs/demo.md).
@@ -19,11 +21,11 @@ const heldConnections: Partial<Record<ProtocolName, string>> = {
 export class WatchesPanel {
   private readonly key = el("input", {
     id: "watch-key",
-    "aria-label": "Watch key",
+    "aria-label": "Watch keys or prefixes, separated by spaces",
     autocomplete: "off",
     required: true,
   });
-  private readonly prefix = el("input", { id: "watch-prefix", type: "checkbox" });
+  private readonly prefix = el("input", { id: "watch-prefix", type: "checkbox", checked: true });
   private readonly from = el("input", {
     id: "watch-from",
     type: "number",
@@ -34,6 +36,19 @@ export class WatchesPanel {
   });
   private readonly list = el("div", { class: "watch-list" });
   private readonly warning = el("p", { class: "hint warn", "data-testid": "watch-warning" });
+  private readonly summary = el("span", { class: "hint", "data-testid": "watch-summary" });
+  private readonly cancelAll = el(
+    "button",
+    {
+      type: "button",
+      class: "secondary small",
+      "data-testid": "watch-cancel-all",
+      on: { click: () => this.closeAll() },
+    },
+    "Cancel all",
+  );
+  /** The open watches' AbortControllers. */
+  private readonly controllers = new Map<HTMLElement, AbortController>();
   private readonly open = new Map<HTMLElement, ProtocolName>();
   private added = 0;
 
@@ -43,7 +58,7 @@ export class WatchesPanel {
   ) {
     fill(
       root,
-      el("div", { class: "panel-head" }, el("h2", {}, "Watches")),
+      el("div", { class: "panel-head" }, el("h2", {}, "Watches"), this.summary, this.cancelAll),
       el(
         "form",
         { class: "row watch-form", on: { submit: (e) => this.onAdd(e) } },
@@ -59,13 +74,20 @@ export class WatchesPanel {
 
   /** The key input's placeholder follows the protocol's key style. */
   protocolChanged(): void {
-    this.key.placeholder = `key or prefix, e.g. ${this.backend().keyExample}`;
+    this.key.placeholder = `keys or prefixes, e.g. ${this.backend().keyExample}`;
   }
 
   private onAdd(e: Event): void {
     e.preventDefault();
     const from = this.from.value === "" ? undefined : Number(this.from.value);
-    this.add(this.key.value, this.prefix.checked, from);
+    // Several keys or prefixes, separated by spaces, open one watch each.
+    for (const key of this.key.value.split(/\s+/).filter(Boolean)) {
+      this.add(key, this.prefix.checked, from);
+    }
+  }
+
+  private closeAll(): void {
+    for (const c of [...this.controllers.values()]) c.abort();
   }
 
   private add(key: string, prefix: boolean, fromRevision: number | undefined): void {
@@ -133,6 +155,7 @@ export class WatchesPanel {
     });
     this.list.prepend(card);
     this.open.set(card, backend.protocol);
+    this.controllers.set(card, controller);
     this.updateWarning();
 
     const setState = (s: WatchStateView, cause?: unknown) => {
@@ -147,10 +170,12 @@ export class WatchesPanel {
         fill(cancel, "Remove");
         cancel.classList.replace("danger", "secondary");
         this.open.delete(card);
+        this.controllers.delete(card);
         this.updateWarning();
       }
     };
     const onEvent = (ev: WatchEventView) => {
+      countEvent();
       events.prepend(eventRow(ev));
       while (events.childElementCount > maxEvents) events.lastElementChild?.remove();
       seen++;
@@ -170,14 +195,18 @@ export class WatchesPanel {
   }
 
   private updateWarning(): void {
+    const n = this.open.size;
+    fill(this.summary, n === 0 ? "" : `${n} open`);
+    this.summary.dataset.open = String(n);
     const counts = new Map<ProtocolName, number>();
     for (const p of this.open.values()) counts.set(p, (counts.get(p) ?? 0) + 1);
-    const crowded = [...counts].filter(([p, n]) => heldConnections[p] && n >= 5);
+    // The key browser's live view holds one more.
+    const crowded = [...counts].filter(([p, n]) => heldConnections[p] && n >= 4);
     fill(
       this.warning,
       ...crowded.map(
         ([p, n]) =>
-          `${n} ${p} watches each hold a connection to ${heldConnections[p]}; Chromium opens at most 6 per origin over HTTP/1.1, so more watches and calls will wait. `,
+          `${n} ${p} watches and the key browser's live view each hold a connection to ${heldConnections[p]}; Chromium opens at most 6 per origin over HTTP/1.1, so more watches and calls will wait. `,
       ),
     );
   }

@@ -46,6 +46,7 @@ import {
   rangeResult,
 } from "./kv.js";
 import { LeaseApi } from "./lease.js";
+import { LiveView, type LiveViewOptions } from "./live-view.js";
 import { MaintenanceApi } from "./maintenance.js";
 import { serverStreaming } from "./streaming.js";
 import { Txn, txnRequest, txnResult } from "./txn.js";
@@ -291,6 +292,14 @@ export class EtcdClient implements Caller {
       this.sharedWatchStream.add(w);
     }
     return w;
+  }
+
+  /**
+   * The keys under a prefix, kept up to date: a listing, then a watch from its revision, as
+   * Go's mirror package. An empty prefix is every key. End it with options.signal or close().
+   */
+  live(prefix: Bytes, options: LiveViewOptions = {}): LiveView {
+    return new LiveView(this, prefix, options);
   }
 
   private newWatchStream(multiplexed: boolean): WatchStream {
