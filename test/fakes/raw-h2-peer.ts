@@ -110,7 +110,7 @@ type Waiter = { match: (f: PeerFrame) => boolean; resolve: (f: PeerFrame) => voi
 export class RawH2Connection {
   readonly frames: PeerFrame[] = [];
   closed = false;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private prefaceSeen = false;
   private waiters: Waiter[] = [];
   private closeWaiters: Array<() => void> = [];

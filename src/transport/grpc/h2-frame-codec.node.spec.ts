@@ -113,7 +113,7 @@ describe("framing (RFC 9113 sections 4 and 6)", { timeout: 5000 }, () => {
       (conn, id) =>
         conn.write(
           h2Frame(T.HEADERS, END_HEADERS, id, okHeaders),
-          data(id, Buffer.from([4, 1, 2, 3, 4]), PADDED),
+          data(id, Buffer.from([5, 1, 2, 3, 4]), PADDED),
         ),
       E.PROTOCOL_ERROR,
     );
