@@ -7,8 +7,9 @@
 // belongs to, and what to answer. Frames, settings, flow control and HPACK keep their rules
 // in files of their own; a broken rule throws ConnectionError or StreamError, and this file
 // turns it into GOAWAY or RST_STREAM.
-import { isIP, type Socket, connect as tcpConnect } from "node:net";
-import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from "node:tls";
+import type { Socket } from "node:net";
+import type { ConnectionOptions } from "node:tls";
+import { connectSocket } from "./h2-connect.node.js";
 import {
   ConnectionError,
   ErrorCode,
@@ -27,6 +28,7 @@ import {
   preface,
   unpad,
 } from "./h2-frame-codec.node.js";
+import { FrameWriter } from "./h2-frame-writer.node.js";
 import {
   applySettings,
   headerTableSize,
@@ -72,13 +74,6 @@ export const defaultSessionOptions: SessionOptions = {
   connectTimeoutMs: 30_000,
 };
 
-/**
- * PING and SETTINGS ACKs this side may hold unsent (queued this tick, or behind a socket that
- * does not drain) before it takes the server for a flood (RFC 9113 section 10.5; nghttp2's
- * limit): ENHANCE_YOUR_CALM.
- */
-export const maxPendingAcks = 1000;
-
 /** After GOAWAY, how long a server may keep the connection open before it is cut. */
 const lingerMs = 1000;
 
@@ -105,11 +100,7 @@ export class H2Session implements StreamOwner {
   private readonly reader = new FrameReader(minMaxFrameSize);
   /** A header block that continues in CONTINUATION frames. */
   private headerAcc: { id: number; end: boolean; parts: Buffer[]; size: number } | undefined;
-  private out: Buffer[] = [];
-  private flushScheduled = false;
-  /** The socket's last write() returned false: frames wait in `out` until it drains. */
-  private writeBlocked = false;
-  private pendingAcks = 0;
+  private readonly writer: FrameWriter;
   private lastRead = Date.now();
   private lastActive = Date.now();
   private pingSentAt = 0;
@@ -133,38 +124,14 @@ export class H2Session implements StreamOwner {
     onClosed: (s: H2Session) => void,
   ) {
     this.onClosed = onClosed;
-    const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
-    const host = url.hostname.replace(/^\[|\]$/g, "");
-    const secure = url.protocol === "https:";
-    this.socket = secure
-      ? tlsConnect({
-          // SNI takes host names only.
-          ...(isIP(host) ? {} : { servername: host }),
-          ...options.tls,
-          host,
-          port,
-          ALPNProtocols: ["h2"],
-        })
-      : tcpConnect({ host, port });
-    this.socket.setNoDelay(true);
-    this.socket.once(secure ? "secureConnect" : "connect", () => {
-      const alpn = secure ? (this.socket as TLSSocket).alpnProtocol : "h2";
-      if (alpn !== "h2") {
-        this.destroy(
-          sessionError(
-            `${url.host} does not speak HTTP/2 over TLS (ALPN: ${alpn || "none"})`,
-            "ERR_HTTP2_ERROR",
-          ),
-        );
-        return;
-      }
-      this.onConnect();
-    });
+    this.socket = connectSocket(
+      url,
+      options.tls,
+      () => this.onConnect(),
+      (e) => this.destroy(e),
+    );
+    this.writer = new FrameWriter(this.socket);
     this.socket.on("data", (chunk: Buffer) => this.onRead(chunk));
-    this.socket.on("drain", () => {
-      this.writeBlocked = false;
-      this.flush();
-    });
     this.socket.on("error", (e) => this.destroy(e));
     this.socket.on("close", () =>
       this.destroy(sessionError("the connection to the server closed", "ECONNRESET")),
@@ -238,13 +205,11 @@ export class H2Session implements StreamOwner {
   /** Ends the connection now; every open stream fails with the error. */
   destroy(error: Error | undefined): void {
     if (this.state === "closed") return;
-    const connected = this.state !== "connecting";
     this.state = "closed";
     this.error = error ?? sessionError("the connection was closed", "ERR_HTTP2_SESSION_ERROR");
     clearTimeout(this.connectTimer);
     if (this.timer) clearInterval(this.timer);
-    this.hangUp(connected && this.out.length > 0 ? Buffer.concat(this.out) : undefined);
-    this.out = [];
+    this.hangUp(this.writer.takeAll());
     const failed = [...this.streams.values(), ...this.waiting];
     this.streams.clear();
     this.waiting = [];
@@ -385,36 +350,7 @@ export class H2Session implements StreamOwner {
   }
 
   private frame(type: number, flags: number, id: number, payload: Buffer): void {
-    this.out.push(frameHeader(type, flags, id, payload.length));
-    if (payload.length > 0) this.out.push(payload);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // Frames written by every call that runs before the next tick go out in one write.
-      process.nextTick(() => this.flush());
-    }
-  }
-
-  /** An answer the server asked for (PING, SETTINGS): counted, since a flood of them is cheap to send. */
-  private ack(type: number, payload: Buffer): void {
-    if (++this.pendingAcks > maxPendingAcks) {
-      throw new ConnectionError(
-        ErrorCode.ENHANCE_YOUR_CALM,
-        `more than ${maxPendingAcks} PING and SETTINGS frames to acknowledge at once`,
-      );
-    }
-    this.frame(type, Flag.ACK, 0, payload);
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.writeBlocked || this.out.length === 0 || this.socket.destroyed) return;
-    // Before the preface, frames wait; after destroy(), hangUp() took them.
-    if (this.state === "connecting" || this.state === "closed") return;
-    const data = this.out.length === 1 ? (this.out[0] as Buffer) : Buffer.concat(this.out);
-    this.out = [];
-    this.pendingAcks = 0;
-    // Backpressure: what comes next waits in `out` for "drain".
-    if (!this.socket.write(data)) this.writeBlocked = true;
+    this.writer.frame(type, flags, id, payload);
   }
 
   private windowUpdate(id: number, n: number): void {
@@ -428,14 +364,17 @@ export class H2Session implements StreamOwner {
   private onConnect(): void {
     clearTimeout(this.connectTimer);
     if (this.state !== "connecting") return;
-    const frames = this.out;
-    this.out = [preface];
-    this.frame(FrameType.SETTINGS, 0, 0, localSettings(this.options.streamWindow));
-    if (this.options.connectionWindow > initialWindowSize)
-      this.windowUpdate(0, this.options.connectionWindow - initialWindowSize);
-    this.out.push(...frames);
+    // The preface, this side's SETTINGS and connection window, then what waited.
+    const settings = localSettings(this.options.streamWindow);
+    const first = [preface, frameHeader(FrameType.SETTINGS, 0, 0, settings.length), settings];
+    const extra = this.options.connectionWindow - initialWindowSize;
+    if (extra > 0) {
+      const b = Buffer.allocUnsafe(4);
+      b.writeUInt32BE(extra, 0);
+      first.push(frameHeader(FrameType.WINDOW_UPDATE, 0, 0, 4), b);
+    }
     this.state = "open";
-    this.flush();
+    this.writer.start(Buffer.concat(first));
     // Waiting streams start when the server's SETTINGS tell its limits (onSettings).
   }
 
@@ -494,7 +433,7 @@ export class H2Session implements StreamOwner {
         return;
       case FrameType.PING:
         if (flags & Flag.ACK) this.pingSentAt = 0;
-        else this.ack(FrameType.PING, payload);
+        else this.writer.ack(FrameType.PING, payload);
         return;
       case FrameType.GOAWAY:
         this.onGoAway(payload.readUInt32BE(0) & 0x7fffffff, payload.readUInt32BE(4));
@@ -596,7 +535,7 @@ export class H2Session implements StreamOwner {
       for (const s of this.streams.values()) s.sendWindow = shift(s.sendWindow, delta);
       if (delta > 0) this.flushBlocked();
     }
-    this.ack(FrameType.SETTINGS, Buffer.alloc(0));
+    this.writer.ack(FrameType.SETTINGS, Buffer.alloc(0));
     this.startWaiting();
   }
 
