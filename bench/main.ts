@@ -189,14 +189,14 @@ async function main(): Promise<void> {
       ];
     }
     if (only.has("range")) {
-      const clients: Array<() => RangeClient> = [
-        () => etcdWebRangeClient("etcd-web", new Etcd({ endpoints: [etcd.url], health: false })),
-      ];
+      // A 13 MiB Range may take longer than the 5 s attempt limit on a loaded machine.
+      const o = { endpoints: [etcd.url], health: false, dialTimeoutMs: 120_000 } as const;
+      const clients: Array<() => RangeClient> = [() => etcdWebRangeClient("etcd-web", new Etcd(o))];
       if (withConnectNode) {
         clients.push(() =>
           etcdWebRangeClient(
             "etcd-web+connect-node",
-            new Etcd({ endpoints: [etcd.url], health: false, grpcClient: "connect-node" }),
+            new Etcd({ ...o, grpcClient: "connect-node" }),
           ),
         );
       }
