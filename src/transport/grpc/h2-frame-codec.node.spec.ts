@@ -13,6 +13,7 @@ import {
   u32,
 } from "../../../test/fakes/raw-h2-peer.js";
 import { H2Client } from "./h2-client.node.js";
+import { FrameReader } from "./h2-frame-codec.node.js";
 
 // Frames from a server that break RFC 9113's framing rules (sections 4 and 6): each is a
 // connection error of the named type.
@@ -224,5 +225,33 @@ describe("framing (RFC 9113 sections 4 and 6)", { timeout: 5000 }, () => {
     expect(Buffer.concat(heard.body).length).toBe(8 * 16_384);
     // Each frame's bytes are copied a bounded number of times, not once per read.
     expect(copied).toBeLessThan(4 * frames.length);
+  });
+});
+
+describe("FrameReader", () => {
+  it("gives back every frame, whatever the reads' boundaries (section 4.1)", () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const frames = Array.from({ length: 200 }, (_, i) =>
+      h2Frame(i % 10, i % 256, i, Buffer.alloc(rand(3) === 0 ? 0 : rand(16_385), i % 251)),
+    );
+    const wire = Buffer.concat(frames);
+    for (const maxRead of [1, 7, 9, 10, 100, 16_393, 70_000]) {
+      const reader = new FrameReader(16_384);
+      const got: Buffer[] = [];
+      for (let off = 0; off < wire.length; ) {
+        const n = 1 + rand(maxRead);
+        reader.push(wire.subarray(off, off + n), (type, flags, id, payload) => {
+          got.push(h2Frame(type, flags, id, payload));
+          return true;
+        });
+        off += n;
+      }
+      expect(got.length, `reads of up to ${maxRead} bytes`).toBe(frames.length);
+      expect(Buffer.concat(got).equals(wire)).toBe(true);
+    }
   });
 });

@@ -40,11 +40,13 @@ export function frameHeader(type: number, flags: number, id: number, length: num
 export type OnFrame = (type: number, flags: number, id: number, payload: Buffer) => boolean;
 
 /**
- * Frames out of socket reads. A frame split over reads is kept as a list of the reads and
- * joined once it is whole (a frame is copied at most twice, not once per read); a length
- * above the advertised SETTINGS_MAX_FRAME_SIZE fails as soon as the header is in.
+ * Frames out of socket reads. Frames whole within a read are views of it; a frame split over
+ * reads is kept as a list of pieces and joined once, from just the bytes it lacked (a frame is
+ * copied at most once, a read never). A length above the advertised SETTINGS_MAX_FRAME_SIZE
+ * fails as soon as the frame's header is in.
  */
 export class FrameReader {
+  /** A frame begun in earlier reads: its pieces (views: nothing writes to a read again). */
   private chunks: Buffer[] = [];
   private buffered = 0;
   /** Bytes it takes to go on: a frame header, or the whole frame whose header is in. */
@@ -54,17 +56,35 @@ export class FrameReader {
 
   /** Hands each whole frame to onFrame, in order; onFrame returns false to stop reading. */
   push(chunk: Buffer, onFrame: OnFrame): void {
-    let buf = chunk;
-    if (this.buffered > 0) {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-      if (this.buffered < this.need) return;
-      buf = Buffer.concat(this.chunks, this.buffered);
+    let off = 0;
+    while (this.buffered > 0) {
+      const missing = this.need - this.buffered;
+      if (chunk.length - off < missing) {
+        this.chunks.push(off === 0 ? chunk : chunk.subarray(off));
+        this.buffered += chunk.length - off;
+        return;
+      }
+      this.chunks.push(chunk.subarray(off, off + missing));
+      off += missing;
+      const head = Buffer.concat(this.chunks, this.need);
       this.chunks = [];
       this.buffered = 0;
+      // `head` is a whole frame, or a frame header whose payload is still to come.
+      const end = this.parse(head, 0, onFrame);
+      if (end < 0) return;
+      if (end < head.length) this.hold(head, end);
     }
-    let off = 0;
-    let need = frameHeaderBytes;
+    const end = this.parse(chunk, off, onFrame);
+    if (end >= 0 && end < chunk.length) this.hold(chunk, end);
+  }
+
+  /**
+   * Hands the whole frames of buf from off to onFrame; returns where an incomplete one starts
+   * (and sets `need` for it), or -1 when onFrame stopped.
+   */
+  private parse(buf: Buffer, from: number, onFrame: OnFrame): number {
+    let off = from;
+    this.need = frameHeaderBytes;
     while (buf.length - off >= frameHeaderBytes) {
       const len = buf.readUIntBE(off, 3);
       if (len > this.maxFrameSize) {
@@ -74,7 +94,7 @@ export class FrameReader {
         );
       }
       if (buf.length - off < frameHeaderBytes + len) {
-        need = frameHeaderBytes + len;
+        this.need = frameHeaderBytes + len;
         break;
       }
       const type = buf[off + 3] as number;
@@ -82,14 +102,14 @@ export class FrameReader {
       const id = buf.readUInt32BE(off + 5) & 0x7fffffff;
       const start = off + frameHeaderBytes;
       off = start + len;
-      if (!onFrame(type, flags, id, buf.subarray(start, off))) return;
+      if (!onFrame(type, flags, id, buf.subarray(start, off))) return -1;
     }
-    if (off < buf.length) {
-      // A view: each socket read is a buffer of its own, which nothing writes to again.
-      this.chunks.push(off === 0 ? buf : buf.subarray(off));
-      this.buffered = buf.length - off;
-      this.need = need;
-    }
+    return off;
+  }
+
+  private hold(buf: Buffer, from: number): void {
+    this.chunks.push(from === 0 ? buf : buf.subarray(from));
+    this.buffered = buf.length - from;
   }
 }
 
