@@ -229,6 +229,8 @@ export function rstCode(f: PeerFrame): number {
 /** A listening raw HTTP/2 server; connections are handed out in the order they arrive. */
 export class RawH2Peer {
   readonly connections: RawH2Connection[] = [];
+  /** How many connections next() handed out. */
+  private handed = 0;
   private waiting: Array<(c: RawH2Connection) => void> = [];
   options: RawPeerOptions;
 
@@ -270,8 +272,6 @@ export class RawH2Peer {
       this.waiting.push(take);
     });
   }
-
-  private handed = 0;
 
   /** Ends every connection that is still open (a spec's cleanup). */
   dropAll(): void {

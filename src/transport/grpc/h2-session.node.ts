@@ -281,7 +281,8 @@ export class H2Session implements StreamOwner {
   sendData(s: H2Stream, data: Buffer, end: boolean): void {
     let off = 0;
     while (off < data.length || (end && off === data.length)) {
-      const room = Math.min(this.peer.maxFrameSize, s.sendWindow, this.sendWindow);
+      // A window can be below 0 after SETTINGS_INITIAL_WINDOW_SIZE shrank (section 6.9.2).
+      const room = Math.max(0, Math.min(this.peer.maxFrameSize, s.sendWindow, this.sendWindow));
       const n = Math.min(room, data.length - off);
       if (n <= 0 && off < data.length) {
         // Flow control: the rest waits for WINDOW_UPDATE.
