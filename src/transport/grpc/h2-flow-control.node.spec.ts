@@ -1,6 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { expectConnectionError, openStream, within } from "../../../test/fakes/h2-probe.js";
 import {
+  expectConnectionError,
+  openStream,
+  probe,
+  requestBlock,
+  within,
+} from "../../../test/fakes/h2-probe.js";
+import {
+  ACK,
   E,
   END_HEADERS,
   END_STREAM,
@@ -8,6 +15,7 @@ import {
   okHeaders,
   RawH2Peer,
   rstCode,
+  settingsPayload,
   T,
   u32,
 } from "../../../test/fakes/raw-h2-peer.js";
@@ -98,5 +106,27 @@ describe("WINDOW_UPDATE (RFC 9113 section 6.9)", { timeout: 5000 }, () => {
     );
     expect((await within(call.done, 2000, "the stream's end")).error).toBeUndefined();
     expect(conn.frames.some((f) => f.type === T.GOAWAY || f.type === T.RST_STREAM)).toBe(false);
+  });
+
+  it("a window made negative by SETTINGS_INITIAL_WINDOW_SIZE still lets an empty END_STREAM go (section 6.9.2)", async () => {
+    client = new H2Client(peer.url);
+    const p = probe();
+    const stream = client.open(requestBlock(client), p.handler);
+    stream.write(Buffer.alloc(100, 1));
+    const conn = await peer.next();
+    await conn.request();
+    await conn.frame((f) => f.type === T.DATA, "the first 100 bytes");
+    // The stream's window: 65,535 - 100, then 65,535 less: -100.
+    conn.write(h2Frame(T.SETTINGS, 0, 0, settingsPayload([[0x4, 0]])));
+    const acks = () => conn.frames.filter((f) => f.type === T.SETTINGS && f.flags & ACK).length;
+    await conn.frame(() => acks() === 2, "the ACK of the second SETTINGS");
+    // A DATA frame of length 0 takes no window (section 6.9.1): the half-close goes at once.
+    stream.end();
+    await conn.frame((f) => f.type === T.DATA && (f.flags & END_STREAM) !== 0, "END_STREAM");
+    const data = conn.frames.filter((f) => f.type === T.DATA);
+    expect(data.map((f) => [f.payload.length, f.flags])).toEqual([
+      [100, 0],
+      [0, END_STREAM],
+    ]);
   });
 });
