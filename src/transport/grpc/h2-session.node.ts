@@ -10,6 +10,7 @@
 import type { Socket } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import { connectSocket } from "./h2-connect.node.js";
+import { DataSender } from "./h2-data-sender.node.js";
 import {
   ConnectionError,
   ErrorCode,
@@ -17,7 +18,7 @@ import {
   StreamError,
   sessionError,
 } from "./h2-errors.node.js";
-import { readIncrement, shift, updateDue, widen } from "./h2-flow-control.node.js";
+import { readIncrement, shift, updateDue } from "./h2-flow-control.node.js";
 import {
   checkFrame,
   Flag,
@@ -88,19 +89,17 @@ export class H2Session implements StreamOwner {
   private readonly streams = new Map<number, H2Stream>();
   /** Streams waiting for the connection or for the peer's stream limit. */
   private waiting: H2Stream[] = [];
-  /** Streams with data held back by flow control. */
-  private blocked = new Set<H2Stream>();
   private nextId = 1;
   private readonly peer: PeerSettings = { ...initialPeerSettings };
   /** The server's first SETTINGS arrived: streams start only then, within its limits. */
   private settled = false;
-  private sendWindow = initialWindowSize;
   private connUnacked = 0;
   private readonly decoder = new HpackDecoder(headerTableSize);
   private readonly reader = new FrameReader(minMaxFrameSize);
   /** A header block that continues in CONTINUATION frames. */
   private headerAcc: { id: number; end: boolean; parts: Buffer[]; size: number } | undefined;
   private readonly writer: FrameWriter;
+  private readonly sender: DataSender;
   private lastRead = Date.now();
   private lastActive = Date.now();
   private pingSentAt = 0;
@@ -131,6 +130,7 @@ export class H2Session implements StreamOwner {
       (e) => this.destroy(e),
     );
     this.writer = new FrameWriter(this.socket);
+    this.sender = new DataSender(this.writer, this.peer);
     this.socket.on("data", (chunk: Buffer) => this.onRead(chunk));
     this.socket.on("error", (e) => this.destroy(e));
     this.socket.on("close", () =>
@@ -213,7 +213,7 @@ export class H2Session implements StreamOwner {
     const failed = [...this.streams.values(), ...this.waiting];
     this.streams.clear();
     this.waiting = [];
-    this.blocked.clear();
+    this.sender.clear();
     for (const s of failed) {
       if (s.ended) continue;
       s.ended = true;
@@ -260,69 +260,18 @@ export class H2Session implements StreamOwner {
     this.nextId += 2;
     s.sendWindow = this.peer.initialWindowSize;
     this.streams.set(s.id, s);
-    this.headers(s.id, s.headerBlock);
-    this.flushStream(s);
-  }
-
-  private headers(id: number, block: Buffer): void {
-    // A header block larger than one frame continues in CONTINUATION frames.
-    const max = this.peer.maxFrameSize;
-    let off = 0;
-    let type: number = FrameType.HEADERS;
-    do {
-      const part = block.subarray(off, off + max);
-      off += part.length;
-      this.frame(type, off >= block.length ? Flag.END_HEADERS : 0, id, part);
-      type = FrameType.CONTINUATION;
-    } while (off < block.length);
+    this.sender.headers(s.id, s.headerBlock);
+    this.sender.flush(s);
   }
 
   /** @internal */
   sendData(s: H2Stream, data: Buffer, end: boolean): void {
-    let off = 0;
-    while (off < data.length || (end && off === data.length)) {
-      // A window can be below 0 after SETTINGS_INITIAL_WINDOW_SIZE shrank (section 6.9.2).
-      const room = Math.max(0, Math.min(this.peer.maxFrameSize, s.sendWindow, this.sendWindow));
-      const n = Math.min(room, data.length - off);
-      if (n <= 0 && off < data.length) {
-        // Flow control: the rest waits for WINDOW_UPDATE.
-        s.requeue([{ data: data.subarray(off), end }]);
-        this.blocked.add(s);
-        return;
-      }
-      const last = off + n >= data.length;
-      this.frame(
-        FrameType.DATA,
-        last && end ? Flag.END_STREAM : 0,
-        s.id,
-        data.subarray(off, off + n),
-      );
-      s.sendWindow -= n;
-      this.sendWindow -= n;
-      off += n;
-      if (last) break;
-    }
+    this.sender.send(s, data, end);
   }
 
-  /** @internal Sends what a stream holds back, as far as the windows allow. */
+  /** @internal */
   flushStream(s: H2Stream): void {
-    if (s.id === 0 || s.ended) return;
-    const items = s.takeQueued();
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as { data: Buffer; end: boolean };
-      this.sendData(s, item.data, item.end);
-      if (this.blocked.has(s)) {
-        s.requeue(items.slice(i + 1));
-        return;
-      }
-    }
-  }
-
-  private flushBlocked(): void {
-    for (const s of [...this.blocked]) {
-      this.blocked.delete(s);
-      this.flushStream(s);
-    }
+    this.sender.flush(s);
   }
 
   /** @internal */
@@ -344,7 +293,7 @@ export class H2Session implements StreamOwner {
 
   private forget(s: H2Stream): void {
     this.streams.delete(s.id);
-    this.blocked.delete(s);
+    this.sender.forget(s);
     this.lastActive = Date.now();
     this.startWaiting();
     if (this.state === "draining" && this.streams.size === 0) this.destroy(undefined);
@@ -534,7 +483,7 @@ export class H2Session implements StreamOwner {
     const delta = applySettings(this.peer, payload);
     if (delta !== 0) {
       for (const s of this.streams.values()) s.sendWindow = shift(s.sendWindow, delta);
-      if (delta > 0) this.flushBlocked();
+      if (delta > 0) this.sender.flushAll();
     }
     this.writer.ack(FrameType.SETTINGS, Buffer.alloc(0));
     this.startWaiting();
@@ -542,14 +491,12 @@ export class H2Session implements StreamOwner {
 
   private onWindowUpdate(id: number, increment: number): void {
     if (id === 0) {
-      this.sendWindow = widen(this.sendWindow, increment, 0);
-      this.flushBlocked();
+      this.sender.widenConnection(increment);
       return;
     }
     const s = this.streamFor(id);
     if (!s) return;
-    s.sendWindow = widen(s.sendWindow, increment, id);
-    if (this.blocked.delete(s)) this.flushStream(s);
+    this.sender.widenStream(s, increment);
   }
 
   private onGoAway(lastId: number, code: number): void {
