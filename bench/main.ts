@@ -13,6 +13,13 @@ import { type BridgeRow, runBridge } from "./bridge.js";
 import { type BrowserResult, runBrowser } from "./browser/run.js";
 import { serve } from "./browser/server.js";
 import { type BundleRow, bundleSize } from "./bundle.js";
+import {
+  etcd3RangeClient,
+  etcdWebRangeClient,
+  type RangeClient,
+  type RangeRow,
+  runLargeRange,
+} from "./large-range.js";
 import { startEtcd } from "./lib/etcd.js";
 import { LoadLog, machine } from "./lib/machine.js";
 import { buildPage, startPageServer } from "./lib/page-server.js";
@@ -20,7 +27,7 @@ import { type KvClient, type KvRow, kvKey, kvValue, runKv } from "./node-kv.js";
 import { type Report, renderReport } from "./report.js";
 import { runWatch, type WatchResult } from "./watch.js";
 
-const sections = ["kv", "watch", "browser", "bridge", "bundle"] as const;
+const sections = ["kv", "watch", "browser", "bridge", "bundle", "range"] as const;
 type Section = (typeof sections)[number];
 
 async function main(): Promise<void> {
@@ -91,6 +98,7 @@ async function main(): Promise<void> {
     browser: [],
     bridge: [],
     bundle: [],
+    range: [],
     durationS: 0,
     connectNode: withConnectNode,
   };
@@ -180,6 +188,27 @@ async function main(): Promise<void> {
         await bundleSize("gateway", join("bench", "browser", "minimal-gateway.ts")),
       ];
     }
+    if (only.has("range")) {
+      // A 13 MiB Range may take longer than the 5 s attempt limit on a loaded machine.
+      const o = { endpoints: [etcd.url], health: false, dialTimeoutMs: 120_000 } as const;
+      const clients: Array<() => RangeClient> = [() => etcdWebRangeClient("etcd-web", new Etcd(o))];
+      if (withConnectNode) {
+        clients.push(() =>
+          etcdWebRangeClient(
+            "etcd-web+connect-node",
+            new Etcd({ ...o, grpcClient: "connect-node" }),
+          ),
+        );
+      }
+      clients.push(() => etcd3RangeClient(etcd.url));
+      report.range = await runLargeRange({
+        writer,
+        clients,
+        sizesMiB: [1, 4, 13],
+        repeats: quick ? 3 : 5,
+        onStep: step,
+      });
+    }
     step("end");
   } finally {
     await writer.close();
@@ -205,7 +234,7 @@ function webClient(
   };
 }
 
-export type { BridgeRow, BrowserResult, BundleRow, KvRow, WatchResult };
+export type { BridgeRow, BrowserResult, BundleRow, KvRow, RangeRow, WatchResult };
 
 main().then(
   () => {

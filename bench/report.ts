@@ -2,6 +2,7 @@
 import type { BridgeRow } from "./bridge.js";
 import type { BrowserResult } from "./browser/run.js";
 import type { BundleRow } from "./bundle.js";
+import type { RangeRow } from "./large-range.js";
 import { int, kib, markdownTable, ms, pct, ratio } from "./lib/format.js";
 import type { LoadLog, Machine } from "./lib/machine.js";
 import type { Cell } from "./lib/stats.js";
@@ -21,6 +22,8 @@ export interface Report {
   browser: BrowserResult[];
   bridge: BridgeRow[];
   bundle: BundleRow[];
+  /** Large Range: client CPU and wall time per call (section "range"). */
+  range: RangeRow[];
   durationS: number;
   /** Whether the "connect-node" rows were measured. */
   connectNode: boolean;
@@ -154,6 +157,25 @@ function bundleRows(r: Report, rows: string[][]): void {
   }
 }
 
+function rangeRows(r: Report, rows: string[][]): void {
+  const cpuWall = (c: { cpuMs: number; wallMs: number } | undefined) =>
+    c ? `${ms(c.cpuMs)} / ${ms(c.wallMs)}` : "–";
+  for (const row of r.range) {
+    const own = row.cells["etcd-web"];
+    const cn = row.cells["etcd-web+connect-node"];
+    const e3 = row.cells.etcd3;
+    rows.push([
+      "6 Large Range grpc",
+      `get of ${row.mib} MiB (${row.keys} values of 64 KiB): client CPU ms / wall ms`,
+      cpuWall(own),
+      `connect-node ${cpuWall(cn)} · etcd3 ${cpuWall(e3)}`,
+      `CPU ${ratio(own?.cpuMs, cn?.cpuMs)} connect-node · ${ratio(own?.cpuMs, e3?.cpuMs)} etcd3`,
+      "–",
+      own ? `CPU ${ms(own.cpuMinMs)}-${ms(own.cpuMaxMs)} ms, n=${row.repeats}` : "–",
+    ]);
+  }
+}
+
 function targets(r: Report): Target[] {
   const out: Target[] = [];
   const at64 = (op: "put" | "get") => r.kv.find((k) => k.op === op && k.inFlight === 64);
@@ -216,6 +238,7 @@ export function renderReport(r: Report): string {
   browserRows(r, rows);
   bridgeRows(r, rows);
   bundleRows(r, rows);
+  rangeRows(r, rows);
   const table = markdownTable(
     [
       "Area",

@@ -30,8 +30,10 @@ import type { TransportFactory } from "./protocol.js";
  * etcd rejects pings more often than every 5 s. `grpcClient: "connect-node"` takes connect-node
  * over node:http2 instead.
  */
-export const grpcTransport: TransportFactory = ({ baseUrl, grpcClient, tls }) => {
-  if (grpcClient === "connect-node") return connectNodeGrpc(baseUrl, nodeTls(tls));
+export const grpcTransport: TransportFactory = ({ baseUrl, grpcClient, tls, maxResponseBytes }) => {
+  if (grpcClient === "connect-node") {
+    return connectNodeGrpc(baseUrl, nodeTls(tls), maxResponseBytes);
+  }
   const client = new H2Client(baseUrl, { ...defaultSessionOptions, tls: nodeTls(tls) });
   const prefix = new URL(baseUrl).pathname.replace(/\/$/, "");
   const blocks = new Map<string, Buffer>();
@@ -69,7 +71,7 @@ export const grpcTransport: TransportFactory = ({ baseUrl, grpcClient, tls }) =>
   ): GrpcCall<O> {
     if (signal?.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
     const timeout = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
-    const call = new GrpcCall(method.output, signal, timeout);
+    const call = new GrpcCall(method.output, signal, timeout, maxResponseBytes);
     const path = `${prefix}/${method.parent.typeName}/${method.name}`;
     call.stream = client.open(headerBlock(path, timeout, header), call);
     return call;

@@ -17,6 +17,8 @@ export interface TransportSettings {
   grpcClient?: GrpcClient | undefined;
   /** TLS for https: endpoints over "grpc" (Node only). */
   tls?: TlsOptions | undefined;
+  /** "grpc" only: the largest response message taken; a larger one fails its call. */
+  maxResponseBytes?: number | undefined;
 }
 
 /**

@@ -71,6 +71,12 @@ export interface EtcdOptions {
   dialTimeoutMs?: number | undefined;
   /** The server's --max-request-bytes; larger requests are refused before sending. Default 1.5 MiB. */
   maxRequestBytes?: number | undefined;
+  /**
+   * "grpc" only: the largest response message taken, in bytes, as clientv3's
+   * MaxCallRecvMsgSize. A response that says it is larger fails its call at once with a
+   * GrpcError of code resource-exhausted, before any of it is held. Default 2 GiB - 1.
+   */
+  maxResponseBytes?: number | undefined;
   /** Retries across endpoints: attempts, time budget, backoff. */
   retry?: RetryOptions | undefined;
   /** The periodic health probe of every endpoint, or false for none. Default every 5 s. */
@@ -181,6 +187,20 @@ export class EtcdClient implements Caller {
         throw new InvalidInputError(
           `tls is for protocol "grpc"; "${this.protocol}" uses fetch, which trusts the runtime's CAs`,
           "tls",
+        );
+      }
+    }
+    if (options.maxResponseBytes !== undefined) {
+      if (this.protocol !== "grpc") {
+        throw new InvalidInputError(
+          `maxResponseBytes is for protocol "grpc", not "${this.protocol}"`,
+          "maxResponseBytes",
+        );
+      }
+      if (!Number.isInteger(options.maxResponseBytes) || options.maxResponseBytes < 1) {
+        throw new InvalidInputError(
+          "maxResponseBytes must be a positive integer",
+          "maxResponseBytes",
         );
       }
     }
@@ -437,6 +457,7 @@ export class EtcdClient implements Caller {
           webSocket: this.options.webSocket ?? this.runtime.webSocket,
           grpcClient: this.options.grpcClient,
           tls: this.options.tls,
+          maxResponseBytes: this.options.maxResponseBytes,
         }),
       );
       this.connections.set(endpoint, c);

@@ -11,6 +11,7 @@ import type { EndpointTransport } from "../protocol.js";
 export function connectNodeGrpc(
   baseUrl: string,
   tls: ConnectionOptions | undefined,
+  maxResponseBytes?: number | undefined,
 ): EndpointTransport {
   const sessionManager = new Http2SessionManager(
     baseUrl,
@@ -18,7 +19,11 @@ export function connectNodeGrpc(
     tls,
   );
   return {
-    transport: createGrpcTransport({ baseUrl, sessionManager }),
+    transport: createGrpcTransport({
+      baseUrl,
+      sessionManager,
+      ...(maxResponseBytes !== undefined ? { readMaxBytes: maxResponseBytes } : {}),
+    }),
     close: () => sessionManager.abort(),
   };
 }

@@ -5,7 +5,13 @@ import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/proto
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { hasCauseCode, unprocessedCode } from "../../internal/causes.js";
-import { ErrorCode, type H2Stream, type StreamHandler, sessionError } from "./h2-session.node.js";
+import {
+  defaultMaxResponseBytes,
+  MessageError,
+  MessageReader,
+} from "./grpc-message-reader.node.js";
+import { ErrorCode, sessionError } from "./h2-errors.node.js";
+import type { H2Stream, StreamHandler } from "./h2-stream.node.js";
 import type { HeaderField } from "./hpack.node.js";
 
 /** One gRPC call on one HTTP/2 stream. */
@@ -15,7 +21,7 @@ export class GrpcCall<O extends DescMessage> implements StreamHandler {
   private trailerFields: HeaderField[] | undefined;
   private error: ConnectError | undefined;
   private ended = false;
-  private pending: Buffer | undefined;
+  private readonly reader: MessageReader;
   private queue: MessageShape<O>[] = [];
   private head = 0;
   private wake: (() => void) | undefined;
@@ -26,7 +32,9 @@ export class GrpcCall<O extends DescMessage> implements StreamHandler {
     private readonly output: O,
     private readonly signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
+    maxResponseBytes: number = defaultMaxResponseBytes,
   ) {
+    this.reader = new MessageReader(maxResponseBytes);
     signal?.addEventListener("abort", this.onAbort, { once: true });
     if (timeoutMs !== undefined) {
       this.timer = setTimeout(
@@ -50,33 +58,19 @@ export class GrpcCall<O extends DescMessage> implements StreamHandler {
   }
 
   onData(chunk: Buffer, _endStream: boolean): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    let off = 0;
-    while (buf.length - off >= 5) {
-      const length = buf.readUInt32BE(off + 1);
-      if (buf.length - off < 5 + length) break;
-      if (buf[off] !== 0) {
-        this.fail(new ConnectError("protocol error: compressed message", Code.Internal));
-        return;
-      }
-      try {
-        // A copy of the message as a plain Uint8Array: bytes fields (keys, values) are views of
-        // it, so a kept value keeps its message alive, not the whole socket read; and no
-        // Buffer reaches the caller.
-        const bytes = new Uint8Array(length);
-        bytes.set(buf.subarray(off + 5, off + 5 + length));
-        this.queue.push(fromBinary(this.output, bytes));
-      } catch (e) {
-        this.fail(new ConnectError(`cannot decode the response: ${String(e)}`, Code.Internal));
-        return;
-      }
-      off += 5 + length;
+    if (this.ended) return;
+    try {
+      this.reader.push(chunk, this.onMessage);
+    } catch (e) {
+      this.fail(readError(e));
+      return;
     }
-    buf = buf.subarray(off);
-    // Keep a copy of a partial message: the chunk is a view of the socket's read.
-    this.pending = buf.length > 0 ? Buffer.from(buf) : undefined;
     this.notify();
   }
+
+  private readonly onMessage = (bytes: Uint8Array): void => {
+    this.queue.push(fromBinary(this.output, bytes));
+  };
 
   onEnd(error?: Error, rstCode?: number): void {
     if (this.ended) return;
@@ -210,7 +204,7 @@ export class GrpcCall<O extends DescMessage> implements StreamHandler {
   private checkTrailers(): void {
     const fields = this.trailerFields;
     const status = fields && field(fields, "grpc-status");
-    if (status === "0" && !this.pending) return;
+    if (status === "0" && !this.reader.partial) return;
     if (status !== undefined) {
       const e = findTrailerError(this.trailer());
       if (e) {
@@ -220,7 +214,9 @@ export class GrpcCall<O extends DescMessage> implements StreamHandler {
         throw e;
       }
     }
-    if (this.pending) throw new ConnectError("protocol error: incomplete message", Code.Internal);
+    if (this.reader.partial) {
+      throw new ConnectError("protocol error: incomplete message", Code.Internal);
+    }
     throw new ConnectError("protocol error: missing status", Code.Internal);
   }
 
@@ -229,7 +225,7 @@ export class GrpcCall<O extends DescMessage> implements StreamHandler {
     if (!this.error && !this.ended) this.error = error;
     this.ended = true;
     this.cleanup();
-    this.stream?.cancel(ErrorCode.Cancel);
+    this.stream?.cancel(ErrorCode.CANCEL);
     this.notify();
   }
 
@@ -261,9 +257,9 @@ function resetError(rstCode: number): ConnectError {
   const say = (code: Code) =>
     new ConnectError(`http/2 stream closed with error code ${rstCode}`, code);
   switch (rstCode) {
-    case ErrorCode.NoError:
+    case ErrorCode.NO_ERROR:
       return say(Code.Internal);
-    case ErrorCode.RefusedStream:
+    case ErrorCode.REFUSED_STREAM:
       // The server did not process the stream (RFC 9113 section 8.7): safe to send elsewhere.
       return new ConnectError(
         `http/2 stream refused (code ${rstCode})`,
@@ -272,11 +268,22 @@ function resetError(rstCode: number): ConnectError {
         undefined,
         sessionError("the server refused the stream", unprocessedCode),
       );
-    case ErrorCode.Cancel:
+    case ErrorCode.CANCEL:
       return say(Code.Canceled);
-    case ErrorCode.EnhanceYourCalm:
+    case ErrorCode.ENHANCE_YOUR_CALM:
       return say(Code.ResourceExhausted);
     default:
       return say(Code.Internal);
   }
+}
+
+/** A message the reader refused, or one that does not decode. */
+function readError(e: unknown): ConnectError {
+  if (e instanceof MessageError) {
+    // As grpc-go: a message above the limit is ResourceExhausted, and the call alone fails.
+    return e.reason === "too-large"
+      ? new ConnectError(e.message, Code.ResourceExhausted)
+      : new ConnectError(`protocol error: ${e.message}`, Code.Internal);
+  }
+  return new ConnectError(`cannot decode the response: ${String(e)}`, Code.Internal);
 }

@@ -1,14 +1,8 @@
 // The HTTP/2 connection to one endpoint: one session in use, a new one when it fails or the
 // server sends GOAWAY.
-import {
-  deadStream,
-  defaultSessionOptions,
-  H2Session,
-  type H2Stream,
-  type SessionOptions,
-  type StreamHandler,
-  sessionError,
-} from "./h2-session.node.js";
+import { sessionError } from "./h2-errors.node.js";
+import { defaultSessionOptions, H2Session, type SessionOptions } from "./h2-session.node.js";
+import { deadStream, type H2Stream, type StreamHandler } from "./h2-stream.node.js";
 
 /** The sessions to one endpoint. close() ends them all. */
 export class H2Client {

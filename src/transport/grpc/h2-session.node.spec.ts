@@ -15,7 +15,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../../../test/harness/ports.js";
 import { neverSent, unprocessedCode } from "../../internal/causes.js";
 import { H2Client } from "./h2-client.node.js";
-import { defaultSessionOptions, type StreamHandler } from "./h2-session.node.js";
+import { defaultSessionOptions } from "./h2-session.node.js";
+import type { StreamHandler } from "./h2-stream.node.js";
 import { encodeHeaders, type HeaderField } from "./hpack.node.js";
 
 // The session against node's own HTTP/2 server: flow control both ways, stream limits,

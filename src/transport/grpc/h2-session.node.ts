@@ -2,50 +2,52 @@
 // with a body and trailers in the response, no server push, no priorities. node:http2 spends
 // about 40 µs of JS per stream (a Duplex stream, an AsyncResource, listeners); a stream here is
 // one object and a handler, and frames of many calls go out in one write.
-import { isIP, type Socket, connect as tcpConnect } from "node:net";
-import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from "node:tls";
-import { neverSent, unprocessedCode } from "../../internal/causes.js";
-import { type HeaderField, HpackDecoder } from "./hpack.node.js";
-
-const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-
-const Frame = {
-  Data: 0,
-  Headers: 1,
-  RstStream: 3,
-  Settings: 4,
-  PushPromise: 5,
-  Ping: 6,
-  GoAway: 7,
-  WindowUpdate: 8,
-  Continuation: 9,
-} as const;
-
-const Flag = { EndStream: 0x1, Ack: 0x1, EndHeaders: 0x4, Padded: 0x8, Priority: 0x20 } as const;
-
-/** HTTP/2 error codes (RFC 9113 section 7) that this side sends or reads. */
-export const ErrorCode = {
-  NoError: 0,
-  Protocol: 1,
-  Internal: 2,
-  StreamClosed: 5,
-  RefusedStream: 7,
-  Cancel: 8,
-  EnhanceYourCalm: 11,
-} as const;
-
-/** What a stream reports, in order: headers (then trailers), data, and one end. */
-export interface StreamHandler {
-  onHeaders(fields: HeaderField[], endStream: boolean): void;
-  /** A view into the read buffer: copy it to keep it past the call. */
-  onData(data: Buffer, endStream: boolean): void;
-  /**
-   * The stream is over: after END_STREAM (no arguments), reset by the server (rstCode), or
-   * failed with the connection (error; its cause chain keeps the socket's code, such as
-   * ECONNREFUSED, which tells that nothing was sent).
-   */
-  onEnd(error?: Error, rstCode?: number): void;
-}
+//
+// This file is the session's state machine: the connection's life, which stream a frame
+// belongs to, and what to answer. Frames, settings, flow control and HPACK keep their rules
+// in files of their own; a broken rule throws ConnectionError or StreamError, and this file
+// turns it into GOAWAY or RST_STREAM.
+import type { Socket } from "node:net";
+import type { ConnectionOptions } from "node:tls";
+import { connectSocket } from "./h2-connect.node.js";
+import { DataSender } from "./h2-data-sender.node.js";
+import {
+  ConnectionError,
+  ErrorCode,
+  errorName,
+  StreamError,
+  sessionError,
+} from "./h2-errors.node.js";
+import { readIncrement, shift, updateDue } from "./h2-flow-control.node.js";
+import {
+  checkFrame,
+  Flag,
+  FrameReader,
+  FrameType,
+  frameHeader,
+  type OnFrame,
+  preface,
+  unpad,
+} from "./h2-frame-codec.node.js";
+import { FrameWriter } from "./h2-frame-writer.node.js";
+import {
+  applySettings,
+  headerTableSize,
+  initialPeerSettings,
+  initialWindowSize,
+  localSettings,
+  maxHeaderListSize,
+  minMaxFrameSize,
+  type PeerSettings,
+} from "./h2-settings.node.js";
+import {
+  deadStream,
+  H2Stream,
+  type StreamHandler,
+  type StreamOwner,
+  unprocessed,
+} from "./h2-stream.node.js";
+import { HpackDecoder } from "./hpack.node.js";
 
 export interface SessionOptions {
   /** The stream window this side grants (SETTINGS_INITIAL_WINDOW_SIZE). */
@@ -73,88 +75,13 @@ export const defaultSessionOptions: SessionOptions = {
   connectTimeoutMs: 30_000,
 };
 
-/** An error of the connection, with a code as node's socket errors have. */
-export function sessionError(message: string, code: string, cause?: unknown): Error {
-  return Object.assign(new Error(message, { cause }), { code });
-}
-
-export class H2Stream {
-  id = 0;
-  /** Bytes this side may still send (the peer's window for this stream). */
-  sendWindow = 0;
-  /** Bytes received since this side last widened the stream's window. */
-  unacked = 0;
-  private queued: Array<{ data: Buffer; end: boolean }> = [];
-  ended = false;
-  private localEnded = false;
-
-  constructor(
-    private readonly session: H2Session,
-    readonly headerBlock: Buffer,
-    readonly handler: StreamHandler,
-  ) {}
-
-  /** Sends data, after the headers; `end` half-closes. Respects the peer's flow control. */
-  write(data: Buffer, end = false): void {
-    if (this.ended || this.localEnded) return;
-    if (end) this.localEnded = true;
-    if (this.id === 0 || this.queued.length > 0) {
-      this.queued.push({ data, end });
-      if (this.id !== 0) this.session.flushStream(this);
-      return;
-    }
-    this.session.sendData(this, data, end);
-  }
-
-  end(): void {
-    this.write(Buffer.alloc(0), true);
-  }
-
-  /** Abandons the stream: RST_STREAM with CANCEL; the handler hears nothing more. */
-  cancel(code: number = ErrorCode.Cancel): void {
-    if (this.ended) return;
-    this.session.reset(this, code);
-  }
-
-  /** @internal */
-  takeQueued(): Array<{ data: Buffer; end: boolean }> {
-    const q = this.queued;
-    this.queued = [];
-    return q;
-  }
-
-  /** @internal */
-  requeue(items: Array<{ data: Buffer; end: boolean }>): void {
-    this.queued = items.concat(this.queued);
-  }
-}
-
-/**
- * The error for a stream the server never processed (it never started, or the server's GOAWAY
- * or REFUSED_STREAM said so): failover may send its request elsewhere, even a write. An error
- * that already tells so (ECONNREFUSED) is kept as it is.
- */
-export function unprocessed(error: Error): Error {
-  if (neverSent(error)) return error;
-  return sessionError(
-    `the server did not process the request: ${error.message}`,
-    unprocessedCode,
-    error,
-  );
-}
-
-/** A stream that fails at once (on the next microtask), as a closed session's would. */
-export function deadStream(headerBlock: Buffer, handler: StreamHandler, error: Error): H2Stream {
-  const s = new H2Stream(undefined as unknown as H2Session, headerBlock, handler);
-  s.ended = true;
-  queueMicrotask(() => handler.onEnd(error));
-  return s;
-}
+/** After GOAWAY, how long a server may keep the connection open before it is cut. */
+const lingerMs = 1000;
 
 type State = "connecting" | "open" | "draining" | "closed";
 
 /** One HTTP/2 connection. Streams opened before it connects wait, and go out once it does. */
-export class H2Session {
+export class H2Session implements StreamOwner {
   state: State = "connecting";
   /** Set when the connection failed or closed; new streams fail with it. */
   error: Error | undefined;
@@ -162,27 +89,33 @@ export class H2Session {
   private readonly streams = new Map<number, H2Stream>();
   /** Streams waiting for the connection or for the peer's stream limit. */
   private waiting: H2Stream[] = [];
-  /** Streams with data held back by flow control. */
-  private blocked = new Set<H2Stream>();
   private nextId = 1;
-  private maxStreams = 100;
-  /** The server's SETTINGS arrived: streams start only then, within its limits. */
+  private readonly peer: PeerSettings = { ...initialPeerSettings };
+  /** The server's first SETTINGS arrived: streams start only then, within its limits. */
   private settled = false;
-  private peerStreamWindow = 65_535;
-  private sendWindow = 65_535;
-  private maxFrame = 16_384;
   private connUnacked = 0;
-  private readonly decoder = new HpackDecoder(4096);
-  private pending: Buffer | undefined;
-  private headerAcc: { id: number; end: boolean; parts: Buffer[] } | undefined;
-  private out: Buffer[] = [];
-  private flushScheduled = false;
+  private readonly decoder = new HpackDecoder(headerTableSize);
+  private readonly reader = new FrameReader(minMaxFrameSize);
+  /** A header block that continues in CONTINUATION frames. */
+  private headerAcc: { id: number; end: boolean; parts: Buffer[]; size: number } | undefined;
+  private readonly writer: FrameWriter;
+  private readonly sender: DataSender;
   private lastRead = Date.now();
   private lastActive = Date.now();
   private pingSentAt = 0;
   private readonly timer: ReturnType<typeof setInterval> | undefined;
   private readonly connectTimer: ReturnType<typeof setTimeout>;
   private readonly onClosed: (s: H2Session) => void;
+  private readonly frameIn: OnFrame = (type, flags, id, payload) => {
+    try {
+      this.onFrame(type, flags, id, payload);
+    } catch (e) {
+      // A stream error ends that stream; the connection reads on.
+      if (!(e instanceof StreamError)) throw e;
+      this.streamError(e);
+    }
+    return this.state !== "closed";
+  };
 
   constructor(
     url: URL,
@@ -190,33 +123,14 @@ export class H2Session {
     onClosed: (s: H2Session) => void,
   ) {
     this.onClosed = onClosed;
-    const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
-    const host = url.hostname.replace(/^\[|\]$/g, "");
-    const secure = url.protocol === "https:";
-    this.socket = secure
-      ? tlsConnect({
-          // SNI takes host names only.
-          ...(isIP(host) ? {} : { servername: host }),
-          ...options.tls,
-          host,
-          port,
-          ALPNProtocols: ["h2"],
-        })
-      : tcpConnect({ host, port });
-    this.socket.setNoDelay(true);
-    this.socket.once(secure ? "secureConnect" : "connect", () => {
-      const alpn = secure ? (this.socket as TLSSocket).alpnProtocol : "h2";
-      if (alpn !== "h2") {
-        this.destroy(
-          sessionError(
-            `${url.host} does not speak HTTP/2 over TLS (ALPN: ${alpn || "none"})`,
-            "ERR_HTTP2_ERROR",
-          ),
-        );
-        return;
-      }
-      this.onConnect();
-    });
+    this.socket = connectSocket(
+      url,
+      options.tls,
+      () => this.onConnect(),
+      (e) => this.destroy(e),
+    );
+    this.writer = new FrameWriter(this.socket);
+    this.sender = new DataSender(this.writer, this.peer);
     this.socket.on("data", (chunk: Buffer) => this.onRead(chunk));
     this.socket.on("error", (e) => this.destroy(e));
     this.socket.on("close", () =>
@@ -266,9 +180,9 @@ export class H2Session {
       now - this.lastRead > this.options.pingIntervalMs
     ) {
       this.pingSentAt = now;
-      this.frame(Frame.Ping, 0, 0, Buffer.alloc(8));
+      this.frame(FrameType.PING, 0, 0, Buffer.alloc(8));
     }
-    if (this.state === "open" && this.settled && this.streams.size < this.maxStreams) this.start(s);
+    if (this.canStart()) this.start(s);
     else this.waiting.push(s);
     return s;
   }
@@ -276,12 +190,8 @@ export class H2Session {
   /** Ends the connection gracefully: GOAWAY, then close once open streams are done. */
   close(): void {
     if (this.state === "closed") return;
-    if (this.state === "open") {
-      const b = Buffer.alloc(8);
-      b.writeUInt32BE(0, 0);
-      b.writeUInt32BE(ErrorCode.NoError, 4);
-      this.frame(Frame.GoAway, 0, 0, b);
-    }
+    if (this.state === "open")
+      this.frame(FrameType.GOAWAY, 0, 0, goAwayPayload(ErrorCode.NO_ERROR));
     this.state = "draining";
     for (const s of this.waiting.splice(0)) {
       s.ended = true;
@@ -299,13 +209,11 @@ export class H2Session {
     this.error = error ?? sessionError("the connection was closed", "ERR_HTTP2_SESSION_ERROR");
     clearTimeout(this.connectTimer);
     if (this.timer) clearInterval(this.timer);
-    if (this.out.length > 0 && !this.socket.destroyed) this.socket.write(Buffer.concat(this.out));
-    this.out = [];
-    this.socket.destroy();
+    this.hangUp(this.writer.takeAll());
     const failed = [...this.streams.values(), ...this.waiting];
     this.streams.clear();
     this.waiting = [];
-    this.blocked.clear();
+    this.sender.clear();
     for (const s of failed) {
       if (s.ended) continue;
       s.ended = true;
@@ -315,62 +223,55 @@ export class H2Session {
     this.onClosed(this);
   }
 
+  /**
+   * Closes the socket; frames still queued (a GOAWAY) go out first, before the FIN. Reads go on
+   * meanwhile (and are dropped), so that the kernel does not answer unread data with a reset
+   * that could overtake the GOAWAY; a server that keeps the connection open is cut off.
+   */
+  private hangUp(last: Buffer | undefined): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    if (!last) {
+      socket.destroy();
+      return;
+    }
+    socket.end(last);
+    const linger = setTimeout(() => socket.destroy(), lingerMs);
+    linger.unref();
+    socket.once("close", () => clearTimeout(linger));
+  }
+
   // ---- sending ----
+
+  private canStart(): boolean {
+    return (
+      this.state === "open" && this.settled && this.streams.size < this.peer.maxConcurrentStreams
+    );
+  }
+
+  private startWaiting(): void {
+    while (this.waiting.length > 0 && this.canStart()) {
+      this.start(this.waiting.shift() as H2Stream);
+    }
+  }
 
   private start(s: H2Stream): void {
     s.id = this.nextId;
     this.nextId += 2;
-    s.sendWindow = this.peerStreamWindow;
+    s.sendWindow = this.peer.initialWindowSize;
     this.streams.set(s.id, s);
-    this.headers(s.id, s.headerBlock);
-    this.flushStream(s);
-  }
-
-  private headers(id: number, block: Buffer): void {
-    // A header block larger than one frame continues in CONTINUATION frames.
-    let off = 0;
-    let type: number = Frame.Headers;
-    do {
-      const part = block.subarray(off, off + this.maxFrame);
-      off += part.length;
-      this.frame(type, off >= block.length ? Flag.EndHeaders : 0, id, part);
-      type = Frame.Continuation;
-    } while (off < block.length);
+    this.sender.headers(s.id, s.headerBlock);
+    this.sender.flush(s);
   }
 
   /** @internal */
   sendData(s: H2Stream, data: Buffer, end: boolean): void {
-    let off = 0;
-    while (off < data.length || (end && off === data.length)) {
-      const room = Math.min(this.maxFrame, s.sendWindow, this.sendWindow);
-      const n = Math.min(room, data.length - off);
-      if (n <= 0 && off < data.length) {
-        // Flow control: the rest waits for WINDOW_UPDATE.
-        s.requeue([{ data: data.subarray(off), end }]);
-        this.blocked.add(s);
-        return;
-      }
-      const last = off + n >= data.length;
-      this.frame(Frame.Data, last && end ? Flag.EndStream : 0, s.id, data.subarray(off, off + n));
-      s.sendWindow -= n;
-      this.sendWindow -= n;
-      off += n;
-      if (last) break;
-    }
+    this.sender.send(s, data, end);
   }
 
-  /** @internal Sends what a stream holds back, as far as the windows allow. */
+  /** @internal */
   flushStream(s: H2Stream): void {
-    if (s.id === 0 || s.ended) return;
-    const items = s.takeQueued();
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as { data: Buffer; end: boolean };
-      this.sendData(s, item.data, item.end);
-      if (this.blocked.has(s)) {
-        s.requeue(items.slice(i + 1));
-        return;
-      }
-    }
+    this.sender.flush(s);
   }
 
   /** @internal */
@@ -380,47 +281,32 @@ export class H2Session {
       this.waiting = this.waiting.filter((w) => w !== s);
       return;
     }
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(code, 0);
-    this.frame(Frame.RstStream, 0, s.id, b);
+    this.rstStream(s.id, code);
     this.forget(s);
+  }
+
+  private rstStream(id: number, code: number): void {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(code, 0);
+    this.frame(FrameType.RST_STREAM, 0, id, b);
   }
 
   private forget(s: H2Stream): void {
     this.streams.delete(s.id);
-    this.blocked.delete(s);
+    this.sender.forget(s);
     this.lastActive = Date.now();
-    while (
-      this.waiting.length > 0 &&
-      this.streams.size < this.maxStreams &&
-      this.state === "open"
-    ) {
-      this.start(this.waiting.shift() as H2Stream);
-    }
+    this.startWaiting();
     if (this.state === "draining" && this.streams.size === 0) this.destroy(undefined);
   }
 
   private frame(type: number, flags: number, id: number, payload: Buffer): void {
-    const h = Buffer.allocUnsafe(9);
-    h.writeUIntBE(payload.length, 0, 3);
-    h[3] = type;
-    h[4] = flags;
-    h.writeUInt32BE(id, 5);
-    this.out.push(h);
-    if (payload.length > 0) this.out.push(payload);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // Frames written by every call that runs before the next tick go out in one write.
-      process.nextTick(() => this.flush());
-    }
+    this.writer.frame(type, flags, id, payload);
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.out.length === 0 || this.socket.destroyed || this.state === "connecting") return;
-    const data = this.out.length === 1 ? (this.out[0] as Buffer) : Buffer.concat(this.out);
-    this.out = [];
-    this.socket.write(data);
+  private windowUpdate(id: number, n: number): void {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(n, 0);
+    this.frame(FrameType.WINDOW_UPDATE, 0, id, b);
   }
 
   // ---- receiving ----
@@ -428,138 +314,113 @@ export class H2Session {
   private onConnect(): void {
     clearTimeout(this.connectTimer);
     if (this.state !== "connecting") return;
-    const settings = Buffer.alloc(18);
-    settings.writeUInt16BE(0x2, 0); // ENABLE_PUSH
-    settings.writeUInt32BE(0, 2);
-    settings.writeUInt16BE(0x4, 6); // INITIAL_WINDOW_SIZE
-    settings.writeUInt32BE(this.options.streamWindow, 8);
-    settings.writeUInt16BE(0x3, 12); // MAX_CONCURRENT_STREAMS (pushed streams: none)
-    settings.writeUInt32BE(0, 14);
-    const frames = this.out;
-    this.out = [preface];
-    this.frame(Frame.Settings, 0, 0, settings);
-    if (this.options.connectionWindow > 65_535)
-      this.windowUpdate(0, this.options.connectionWindow - 65_535);
-    this.out.push(...frames);
+    // The preface, this side's SETTINGS and connection window, then what waited.
+    const settings = localSettings(this.options.streamWindow);
+    const first = [preface, frameHeader(FrameType.SETTINGS, 0, 0, settings.length), settings];
+    const extra = this.options.connectionWindow - initialWindowSize;
+    if (extra > 0) {
+      const b = Buffer.allocUnsafe(4);
+      b.writeUInt32BE(extra, 0);
+      first.push(frameHeader(FrameType.WINDOW_UPDATE, 0, 0, 4), b);
+    }
     this.state = "open";
-    this.flush();
+    this.writer.start(Buffer.concat(first));
     // Waiting streams start when the server's SETTINGS tell its limits (onSettings).
   }
 
-  private windowUpdate(id: number, n: number): void {
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32BE(n, 0);
-    this.frame(Frame.WindowUpdate, 0, id, b);
-  }
-
   private onRead(chunk: Buffer): void {
+    if (this.state === "closed") return;
     this.lastRead = Date.now();
-    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    let off = 0;
     try {
-      while (buf.length - off >= 9) {
-        const len = buf.readUIntBE(off, 3);
-        if (buf.length - off < 9 + len) break;
-        const type = buf[off + 3] as number;
-        const flags = buf[off + 4] as number;
-        const id = buf.readUInt32BE(off + 5) & 0x7fffffff;
-        this.onFrame(type, flags, id, buf.subarray(off + 9, off + 9 + len));
-        if (this.state === "closed") return;
-        off += 9 + len;
-      }
+      this.reader.push(chunk, this.frameIn);
     } catch (e) {
-      this.goAway(ErrorCode.Protocol, e as Error);
+      if (e instanceof ConnectionError) this.goAway(e.h2Code, e);
+      else this.goAway(ErrorCode.INTERNAL_ERROR, e as Error);
       return;
     }
-    if (off < buf.length) this.pending = Buffer.from(buf.subarray(off));
+    if ((this.state as State) === "closed") return;
     // This side consumes data as it arrives: widen the connection window once half is used.
-    if (this.connUnacked >= this.options.connectionWindow / 2) {
+    if (updateDue(this.connUnacked, this.options.connectionWindow)) {
       this.windowUpdate(0, this.connUnacked);
       this.connUnacked = 0;
     }
   }
 
   private onFrame(type: number, flags: number, id: number, payload: Buffer): void {
-    if (this.headerAcc && type !== Frame.Continuation) {
-      throw new Error("http2: expected CONTINUATION");
+    if (!this.settled && (type !== FrameType.SETTINGS || flags & Flag.ACK)) {
+      throw new ConnectionError(
+        ErrorCode.PROTOCOL_ERROR,
+        "the server's first frame is not SETTINGS",
+      );
+    }
+    checkFrame(type, flags, id, payload.length);
+    if (this.headerAcc && type !== FrameType.CONTINUATION) {
+      throw new ConnectionError(
+        ErrorCode.PROTOCOL_ERROR,
+        "a header block without its CONTINUATION",
+      );
     }
     switch (type) {
-      case Frame.Data:
+      case FrameType.DATA:
         this.onDataFrame(flags, id, payload);
         return;
-      case Frame.Headers:
+      case FrameType.HEADERS:
         this.onHeadersFrame(flags, id, payload);
         return;
-      case Frame.Continuation: {
-        const acc = this.headerAcc;
-        if (!acc || acc.id !== id) throw new Error("http2: unexpected CONTINUATION");
-        acc.parts.push(payload);
-        if (flags & Flag.EndHeaders) {
-          this.headerAcc = undefined;
-          this.onHeaderBlock(acc.id, Buffer.concat(acc.parts), acc.end);
-        }
+      case FrameType.CONTINUATION:
+        this.onContinuation(flags, id, payload);
         return;
-      }
-      case Frame.RstStream: {
-        const s = this.streams.get(id);
+      case FrameType.RST_STREAM: {
+        const s = this.streamFor(id);
         if (!s) return;
         s.ended = true;
         this.forget(s);
         s.handler.onEnd(undefined, payload.readUInt32BE(0));
         return;
       }
-      case Frame.Settings:
-        if (flags & Flag.Ack) return;
-        this.onSettings(payload);
-        this.frame(Frame.Settings, Flag.Ack, 0, Buffer.alloc(0));
+      case FrameType.SETTINGS:
+        if (!(flags & Flag.ACK)) this.onSettings(payload);
         return;
-      case Frame.Ping:
-        if (flags & Flag.Ack) {
-          this.pingSentAt = 0;
-          return;
-        }
-        this.frame(Frame.Ping, Flag.Ack, 0, Buffer.from(payload));
+      case FrameType.PING:
+        if (flags & Flag.ACK) this.pingSentAt = 0;
+        else this.writer.ack(FrameType.PING, payload);
         return;
-      case Frame.GoAway:
+      case FrameType.GOAWAY:
         this.onGoAway(payload.readUInt32BE(0) & 0x7fffffff, payload.readUInt32BE(4));
         return;
-      case Frame.WindowUpdate: {
-        const n = payload.readUInt32BE(0) & 0x7fffffff;
-        if (id === 0) {
-          this.sendWindow += n;
-          for (const s of [...this.blocked]) {
-            this.blocked.delete(s);
-            this.flushStream(s);
-          }
-        } else {
-          const s = this.streams.get(id);
-          if (!s) return;
-          s.sendWindow += n;
-          if (this.blocked.delete(s)) this.flushStream(s);
-        }
+      case FrameType.WINDOW_UPDATE:
+        this.onWindowUpdate(id, readIncrement(payload));
         return;
-      }
-      case Frame.PushPromise:
-        throw new Error("http2: PUSH_PROMISE with push disabled");
       default:
-        // PRIORITY and unknown frame types are ignored.
         return;
     }
   }
 
+  /**
+   * The stream a frame is for; undefined for one that closed, whose late frames are dropped
+   * (section 5.4.2). A stream this side has not opened is idle, and even streams would be
+   * pushed ones, which are off: a frame on one is a PROTOCOL_ERROR (section 5.1).
+   */
+  private streamFor(id: number): H2Stream | undefined {
+    const s = this.streams.get(id);
+    if (s) return s;
+    if (id % 2 === 0 || id >= this.nextId) {
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `a frame on idle stream ${id}`);
+    }
+    return undefined;
+  }
+
   private onDataFrame(flags: number, id: number, payload: Buffer): void {
     this.connUnacked += payload.length;
-    const s = this.streams.get(id);
+    const data = unpad(flags, payload);
+    const s = this.streamFor(id);
     if (!s) return;
-    let data = payload;
-    if (flags & Flag.Padded) data = payload.subarray(1, payload.length - (payload[0] as number));
     s.unacked += payload.length;
-    const end = (flags & Flag.EndStream) !== 0;
+    const end = (flags & Flag.END_STREAM) !== 0;
     if (end) {
       s.ended = true;
       this.forget(s);
-    } else if (s.unacked >= this.options.streamWindow / 2) {
+    } else if (updateDue(s.unacked, this.options.streamWindow)) {
       this.windowUpdate(id, s.unacked);
       s.unacked = 0;
     }
@@ -568,24 +429,45 @@ export class H2Session {
   }
 
   private onHeadersFrame(flags: number, id: number, payload: Buffer): void {
-    let off = 0;
-    let end = payload.length;
-    if (flags & Flag.Padded) {
-      off = 1;
-      end -= payload[0] as number;
+    this.streamFor(id);
+    let block = unpad(flags, payload);
+    if (flags & Flag.PRIORITY) {
+      if (block.length < 5) {
+        throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "HEADERS too short for PRIORITY");
+      }
+      block = block.subarray(5);
     }
-    if (flags & Flag.Priority) off += 5;
-    const block = payload.subarray(off, end);
-    if (!(flags & Flag.EndHeaders)) {
-      this.headerAcc = { id, end: (flags & Flag.EndStream) !== 0, parts: [Buffer.from(block)] };
+    const end = (flags & Flag.END_STREAM) !== 0;
+    if (!(flags & Flag.END_HEADERS)) {
+      this.headerAcc = { id, end, parts: [block], size: block.length };
       return;
     }
-    this.onHeaderBlock(id, block, (flags & Flag.EndStream) !== 0);
+    this.onHeaderBlock(id, block, end);
+  }
+
+  private onContinuation(flags: number, id: number, payload: Buffer): void {
+    const acc = this.headerAcc;
+    if (!acc || acc.id !== id) {
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "a CONTINUATION without HEADERS");
+    }
+    acc.size += payload.length;
+    // A block that never ends would be held whole: cut it off at the header-list limit.
+    if (acc.size > maxHeaderListSize) {
+      throw new ConnectionError(
+        ErrorCode.ENHANCE_YOUR_CALM,
+        `a header block of more than ${maxHeaderListSize} bytes`,
+      );
+    }
+    acc.parts.push(payload);
+    if (flags & Flag.END_HEADERS) {
+      this.headerAcc = undefined;
+      this.onHeaderBlock(acc.id, Buffer.concat(acc.parts, acc.size), acc.end);
+    }
   }
 
   private onHeaderBlock(id: number, block: Buffer, endStream: boolean): void {
     // Every block is decoded, even for a stream this side forgot: the table is shared.
-    const fields = this.decoder.decode(block);
+    const fields = this.decoder.decode(block, maxHeaderListSize);
     const s = this.streams.get(id);
     if (!s) return;
     if (endStream) {
@@ -596,33 +478,25 @@ export class H2Session {
     if (endStream) s.handler.onEnd();
   }
 
-  private onSettings(p: Buffer): void {
+  private onSettings(payload: Buffer): void {
     this.settled = true;
-    for (let i = 0; i + 6 <= p.length; i += 6) {
-      const key = p.readUInt16BE(i);
-      const v = p.readUInt32BE(i + 2);
-      if (key === 0x3) {
-        this.maxStreams = v;
-      } else if (key === 0x4) {
-        const delta = v - this.peerStreamWindow;
-        this.peerStreamWindow = v;
-        for (const s of this.streams.values()) s.sendWindow += delta;
-        if (delta > 0)
-          for (const s of [...this.blocked]) {
-            this.blocked.delete(s);
-            this.flushStream(s);
-          }
-      } else if (key === 0x5) {
-        this.maxFrame = v;
-      }
+    const delta = applySettings(this.peer, payload);
+    if (delta !== 0) {
+      for (const s of this.streams.values()) s.sendWindow = shift(s.sendWindow, delta);
+      if (delta > 0) this.sender.flushAll();
     }
-    while (
-      this.waiting.length > 0 &&
-      this.streams.size < this.maxStreams &&
-      this.state === "open"
-    ) {
-      this.start(this.waiting.shift() as H2Stream);
+    this.writer.ack(FrameType.SETTINGS, Buffer.alloc(0));
+    this.startWaiting();
+  }
+
+  private onWindowUpdate(id: number, increment: number): void {
+    if (id === 0) {
+      this.sender.widenConnection(increment);
+      return;
     }
+    const s = this.streamFor(id);
+    if (!s) return;
+    this.sender.widenStream(s, increment);
   }
 
   private onGoAway(lastId: number, code: number): void {
@@ -630,7 +504,7 @@ export class H2Session {
     this.state = "draining";
     // Streams above lastId were not processed: safe to send again elsewhere.
     const error = unprocessed(
-      sessionError(`the server sent GOAWAY (code ${code})`, "ERR_HTTP2_GOAWAY_SESSION"),
+      sessionError(`the server sent GOAWAY (${errorName(code)})`, "ERR_HTTP2_GOAWAY_SESSION"),
     );
     for (const s of [...this.streams.values()]) {
       if (s.id > lastId) {
@@ -647,12 +521,33 @@ export class H2Session {
     if (this.streams.size === 0) this.destroy(undefined);
   }
 
+  /** The server broke a rule of one stream: RST_STREAM, and its call fails; the rest goes on. */
+  private streamError(e: StreamError): void {
+    this.rstStream(e.streamId, e.h2Code);
+    const s = this.streams.get(e.streamId);
+    if (!s) return;
+    s.ended = true;
+    this.forget(s);
+    s.handler.onEnd(
+      sessionError(
+        `http2 stream error ${errorName(e.h2Code)}: ${e.message}`,
+        "ERR_HTTP2_STREAM_ERROR",
+        e,
+      ),
+    );
+  }
+
+  /** The server broke a rule of the connection: GOAWAY with the code, and every stream fails. */
   private goAway(code: number, cause: Error): void {
-    const b = Buffer.alloc(8);
-    b.writeUInt32BE(this.nextId > 1 ? this.nextId - 2 : 0, 0);
-    b.writeUInt32BE(code, 4);
-    this.frame(Frame.GoAway, 0, 0, b);
-    this.destroy(sessionError(`http2 protocol error: ${cause.message}`, "ERR_HTTP2_ERROR", cause));
+    // This side processed no stream of the server's (it opens none): last stream ID 0.
+    this.frame(FrameType.GOAWAY, 0, 0, goAwayPayload(code));
+    this.destroy(
+      sessionError(
+        `http2 connection error ${errorName(code)}: ${cause.message}`,
+        "ERR_HTTP2_ERROR",
+        cause,
+      ),
+    );
   }
 
   /** Keepalive and idle close. */
@@ -674,7 +569,13 @@ export class H2Session {
       now - this.lastRead > this.options.pingIntervalMs
     ) {
       this.pingSentAt = now;
-      this.frame(Frame.Ping, 0, 0, Buffer.alloc(8));
+      this.frame(FrameType.PING, 0, 0, Buffer.alloc(8));
     }
   }
+}
+
+function goAwayPayload(code: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt32BE(code, 4);
+  return b;
 }

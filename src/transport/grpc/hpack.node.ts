@@ -1,7 +1,11 @@
 // HPACK (RFC 7541) for a gRPC client: requests are encoded as literals without indexing (no
 // encoder state to keep); responses are decoded in full: static and dynamic table, Huffman.
 
+import { ConnectionError, ErrorCode } from "./h2-errors.node.js";
+
 export type HeaderField = [name: string, value: string];
+
+const compression = (m: string) => new ConnectionError(ErrorCode.COMPRESSION_ERROR, `hpack: ${m}`);
 
 /** RFC 7541 Appendix A. */
 const staticTable: readonly HeaderField[] = [
@@ -140,17 +144,17 @@ export function huffmanDecode(src: Uint8Array, start: number, end: number): stri
       const n = huffman.count[len] as number;
       if (n > 0 && code - first < n && code >= first) {
         const sym = huffman.symbols[(huffman.firstIndex[len] as number) + code - first] as number;
-        if (sym === 256) throw new Error("hpack: EOS in a Huffman string");
+        if (sym === 256) throw compression("EOS in a Huffman string");
         out += String.fromCharCode(sym);
         code = 0;
         len = 0;
       } else if (len > 30) {
-        throw new Error("hpack: bad Huffman code");
+        throw compression("bad Huffman code");
       }
     }
   }
   // What is left must be padding: fewer than 8 bits, all ones (the start of EOS).
-  if (len > 7 || code !== (1 << len) - 1) throw new Error("hpack: bad Huffman padding");
+  if (len > 7 || code !== (1 << len) - 1) throw compression("bad Huffman padding");
   return out;
 }
 
@@ -159,29 +163,54 @@ export function huffmanDecode(src: Uint8Array, start: number, end: number): stri
 export class HpackDecoder {
   private dynamic: HeaderField[] = [];
   private size = 0;
+  private maxSize: number;
 
-  /** maxSize: the SETTINGS_HEADER_TABLE_SIZE this side announced (4096 by default). */
-  constructor(private maxSize = 4096) {}
+  /**
+   * limit: the SETTINGS_HEADER_TABLE_SIZE this side announced (4096 by default), above which
+   * the server may never set the table's size.
+   */
+  constructor(private readonly limit = 4096) {
+    this.maxSize = limit;
+  }
 
-  decode(block: Uint8Array): HeaderField[] {
+  /**
+   * One header block's fields. A list past maxListSize (counted as RFC 7541 section 4.1 does:
+   * name + value + 32 per field) stops at once, before it is built: ENHANCE_YOUR_CALM. A block
+   * that breaks HPACK's rules is a COMPRESSION_ERROR (RFC 9113 section 4.3).
+   */
+  decode(block: Uint8Array, maxListSize = Number.POSITIVE_INFINITY): HeaderField[] {
     const out: HeaderField[] = [];
     const pos = { i: 0 };
+    let listSize = 0;
     while (pos.i < block.length) {
       const b = block[pos.i] as number;
+      let field: HeaderField;
       if (b & 0x80) {
-        out.push(this.entry(readInt(block, pos, 7)));
+        field = this.entry(readInt(block, pos, 7));
       } else if (b & 0x40) {
-        const field = this.literal(block, pos, 6);
+        field = this.literal(block, pos, 6);
         this.add(field);
-        out.push(field);
       } else if (b & 0x20) {
+        // Section 4.2: only at the start of a block, and within the limit SETTINGS set.
+        if (out.length > 0) throw compression("a table size update after a header field");
         const size = readInt(block, pos, 5);
-        if (size > this.maxSize) throw new Error("hpack: table size update above the limit");
+        if (size > this.limit) {
+          throw compression(`a table size update to ${size}, above ${this.limit}`);
+        }
         this.maxSize = size;
         this.evict(0);
+        continue;
       } else {
-        out.push(this.literal(block, pos, 4));
+        field = this.literal(block, pos, 4);
       }
+      listSize += field[0].length + field[1].length + 32;
+      if (listSize > maxListSize) {
+        throw new ConnectionError(
+          ErrorCode.ENHANCE_YOUR_CALM,
+          `a header list of more than ${maxListSize} bytes`,
+        );
+      }
+      out.push(field);
     }
     return out;
   }
@@ -193,12 +222,12 @@ export class HpackDecoder {
   }
 
   private entry(index: number): HeaderField {
-    if (index === 0) throw new Error("hpack: index 0");
+    if (index === 0) throw compression("index 0");
     const e =
       index <= staticTable.length
         ? staticTable[index - 1]
         : this.dynamic[index - staticTable.length - 1];
-    if (!e) throw new Error(`hpack: no entry ${index}`);
+    if (!e) throw compression(`no entry ${index}`);
     return e;
   }
 
@@ -224,7 +253,7 @@ function readInt(src: Uint8Array, pos: { i: number }, prefix: number): number {
   let v = (src[pos.i++] as number) & max;
   if (v < max) return v;
   for (let shift = 0; ; shift += 7) {
-    if (pos.i >= src.length || shift > 28) throw new Error("hpack: bad integer");
+    if (pos.i >= src.length || shift > 28) throw compression("bad integer");
     const b = src[pos.i++] as number;
     v += (b & 0x7f) * 2 ** shift;
     if (!(b & 0x80)) return v;
@@ -236,7 +265,7 @@ function readString(src: Uint8Array, pos: { i: number }): string {
   const len = readInt(src, pos, 7);
   const start = pos.i;
   const end = start + len;
-  if (end > src.length) throw new Error("hpack: string past the block");
+  if (pos.i > src.length || end > src.length) throw compression("string past the block");
   pos.i = end;
   if (huff) return huffmanDecode(src, start, end);
   // Header octets as latin1: one char per octet, so sizes count as RFC 7541 counts them.
