@@ -49,6 +49,7 @@ import { LeaseApi } from "./lease.js";
 import { MaintenanceApi } from "./maintenance.js";
 import { serverStreaming } from "./streaming.js";
 import { Txn, txnRequest, txnResult } from "./txn.js";
+import { WatchBatch } from "./watch-batch.js";
 import { type WatchRequestInit, WatchStream } from "./watch-stream.js";
 import { Watcher, type WatchOptions } from "./watcher.js";
 
@@ -135,6 +136,7 @@ export class EtcdClient implements Caller {
   private syncTimer: unknown;
   private readonly session: AuthSession | undefined;
   private sharedWatchStream: WatchStream | undefined;
+  private watchBatch: WatchBatch | undefined;
   private readonly watchers = new Set<Watcher>();
 
   constructor(
@@ -269,9 +271,8 @@ export class EtcdClient implements Caller {
    * with options.signal, watcher.cancel(), or by leaving the for-await loop.
    *
    * On "grpc" and "gateway" every watch of the client shares one stream (one WebSocket on
-   * the gateway). On "grpc-web" each watch is its own HTTP request: over HTTP/1.1 a browser
-   * holds at most 6 per origin, so a 7th watch (and every call behind it) waits; serve the
-   * proxy over HTTPS (HTTP/2) to lift that.
+   * the gateway). On "grpc-web" (and "gateway" with auth) they share one request, issued
+   * again as watches come and go (watch-batch.ts): at most two connections at any moment.
    */
   watch(key: Bytes, options: WatchOptions = {}): Watcher {
     if (this.closing.signal.aborted) {
@@ -282,10 +283,11 @@ export class EtcdClient implements Caller {
     w.onStateChange((s) => {
       if (s === "closed" || s === "failed") this.watchers.delete(w);
     });
-    // etcd's WebSocket gateway does not pass a token on (etcd-io/etcd#19752), so with auth a
-    // gateway watch is a POST of its own, as on grpc-web.
+    // etcd's WebSocket gateway does not pass a token on (etcd-io/etcd#19752), so with auth
+    // gateway watches go by POST, batched as on grpc-web.
     if (this.protocol === "grpc-web" || (this.protocol === "gateway" && this.session)) {
-      this.newWatchStream(false).add(w);
+      this.watchBatch ??= this.newWatchBatch();
+      this.watchBatch.add(w);
     } else {
       this.sharedWatchStream ??= this.newWatchStream(true);
       this.sharedWatchStream.add(w);
@@ -300,19 +302,36 @@ export class EtcdClient implements Caller {
       clock: this.clock,
       backoff: this.options.retry?.backoff,
       classify: (e) => classifyV3(e, "watch"),
-      open: async (requests: AsyncIterable<WatchRequestInit>, signal: AbortSignal) => {
-        const endpoint = this.pool.order()[0] ?? this.pool.pinned;
-        const c = this.connection(endpoint);
-        const headers = this.session ? { token: await this.session.token(c, signal) } : undefined;
-        const res = await c.transport.stream(method, signal, undefined, headers, requests);
-        return {
-          responses: res.message,
-          done: (error: unknown) => {
-            if (error instanceof Error) this.pool.reportFailure(endpoint, error);
-          },
-        };
-      },
+      open: (requests, signal) => this.openWatch(method, requests, signal),
     });
+  }
+
+  private newWatchBatch(): WatchBatch {
+    const method = serverStreaming(Watch.method.watch);
+    return new WatchBatch({
+      clock: this.clock,
+      backoff: this.options.retry?.backoff,
+      confirmTimeoutMs: this.dialTimeoutMs,
+      classify: (e) => classifyV3(e, "watch"),
+      open: (requests, signal) => this.openWatch(method, each(requests), signal),
+    });
+  }
+
+  private async openWatch(
+    method: typeof Watch.method.watch | ReturnType<typeof serverStreaming<typeof Watch.method.watch>>,
+    requests: AsyncIterable<WatchRequestInit>,
+    signal: AbortSignal,
+  ) {
+    const endpoint = this.pool.order()[0] ?? this.pool.pinned;
+    const c = this.connection(endpoint);
+    const headers = this.session ? { token: await this.session.token(c, signal) } : undefined;
+    const res = await c.transport.stream(method, signal, undefined, headers, requests);
+    return {
+      responses: res.message,
+      done: (error: unknown) => {
+        if (error instanceof Error) this.pool.reportFailure(endpoint, error);
+      },
+    };
   }
 
   // ---- endpoints ----
@@ -448,6 +467,10 @@ export class EtcdClient implements Caller {
     const t = this.syncTimer;
     if (typeof t === "object" && t !== null && "unref" in t) (t as { unref(): void }).unref();
   }
+}
+
+async function* each<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
 }
 
 function checkCredentials(auth: Credentials): Credentials {
