@@ -324,15 +324,16 @@ describe("a broken request", () => {
     const a = watch("a", { startRevision: 2 });
     const b = watch("b");
     await clock.advance(10);
-    const [ca, cb] = last().creates;
-    last().answer({ header: { revision: 9n }, watchId: ca?.watchId, created: true });
+    const ca = last().creates[0]?.watchId ?? 0n;
+    const cb = last().creates[1]?.watchId ?? 0n;
+    last().answer({ header: { revision: 9n }, watchId: ca, created: true });
     last().answer({
       header: { revision: 9n },
-      watchId: ca?.watchId,
+      watchId: ca,
       canceled: true,
       compactRevision: 5n,
     });
-    last().answer({ header: { revision: 9n }, watchId: cb?.watchId, created: true });
+    last().answer({ header: { revision: 9n }, watchId: cb, created: true });
     await flush();
     expect(a.w.state).toBe("failed");
     expect(a.errors[0]).toMatchObject({ reason: "compacted", compactRevision: 5n });
