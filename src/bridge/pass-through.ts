@@ -107,9 +107,11 @@ async function serve(
 ): Promise<void> {
   const left = new AbortController();
   const leave = () => left.abort(new ConnectError("the browser left", Code.Canceled));
-  const onClose = () => {
-    if (!res.writableFinished) leave();
-  };
+  // The response closed while the call was still being served: the browser left. Node 20 marks
+  // an HTTP/2 response whose stream the browser reset (RST_STREAM) as writableFinished, so
+  // neither that nor `destroyed` tells a reset from an answer; the listener is removed once the
+  // call has ended, so any close heard here is the browser's.
+  const onClose = () => leave();
   res.on("close", onClose);
   if (env.shutdown.aborted) leave();
   env.shutdown.addEventListener("abort", leave);

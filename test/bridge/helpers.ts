@@ -1,4 +1,5 @@
 import { request } from "node:http";
+import { type ClientHttp2Session, constants } from "node:http2";
 import type {
   DescMethod,
   DescMethodServerStreaming,
@@ -116,4 +117,59 @@ export function grpcWebWatch(
     }
   }
   return { responses: responses(), close: () => r.destroy() };
+}
+
+/** A WatchRequest framed as gRPC and gRPC-Web frame it: a flag byte, a 4-byte length, the bytes. */
+export function framedWatch(...reqs: WatchRequest[]): Buffer {
+  return Buffer.concat(
+    reqs.map((req) => {
+      const msg = toBinary(WatchRequestSchema, req);
+      const out = Buffer.alloc(5 + msg.length);
+      out.writeUInt32BE(msg.length, 1);
+      out.set(msg, 5);
+      return out;
+    }),
+  );
+}
+
+/** Splits gRPC-Web frames off buf; a 0x80 frame ends the call with its status text. */
+export async function* grpcWebFrames(
+  body: AsyncIterable<Buffer | string>,
+): AsyncGenerator<WatchResponse> {
+  let buf = Buffer.alloc(0);
+  for await (const chunk of body) {
+    buf = Buffer.concat([buf, typeof chunk === "string" ? Buffer.from(chunk) : chunk]);
+    while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) {
+      const n = buf.readUInt32BE(1);
+      const flags = buf[0];
+      const data = buf.subarray(5, 5 + n);
+      buf = buf.subarray(5 + n);
+      if (flags === 0x80) throw new Error(`the watch ended: ${data.toString()}`);
+      yield fromBinary(WatchResponseSchema, data);
+    }
+  }
+}
+
+/**
+ * A Watch over gRPC-Web on one HTTP/2 stream (h2c, or TLS with ALPN h2 when ca is given),
+ * read frame by frame. cancel() resets the stream (RST_STREAM CANCEL), as a browser does
+ * when a page aborts a fetch over HTTP/2; the session stays open.
+ */
+export function h2GrpcWebWatch(
+  session: ClientHttp2Session,
+  body: Buffer,
+  path = "/etcdserverpb.Watch/Watch",
+): { responses: AsyncGenerator<WatchResponse>; cancel(): void } {
+  const stream = session.request({
+    ":method": "POST",
+    ":path": path,
+    "content-type": "application/grpc-web+proto",
+    "x-grpc-web": "1",
+  });
+  stream.on("error", () => {});
+  stream.end(body);
+  return {
+    responses: grpcWebFrames(stream),
+    cancel: () => stream.close(constants.NGHTTP2_CANCEL),
+  };
 }

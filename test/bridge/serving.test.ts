@@ -2,6 +2,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect as connectH2 } from "node:http2";
+import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport as nodeGrpcWeb } from "@connectrpc/connect-node";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
@@ -10,16 +12,40 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/bridge/cli-main.js";
 import { startBridge } from "../../src/bridge/index.js";
 import { etcdBridge } from "../../src/bridge/vite-plugin.js";
-import { KV, Watch } from "../../src/gen/etcdserverpb/rpc_pb.js";
+import { KV, Watch, WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { EtcdCluster } from "../harness/etcd.js";
-import { dec, enc, etcdWatchStreams, eventually, fetchFrom, oneRequestStream } from "./helpers.js";
+import {
+  dec,
+  enc,
+  etcdWatchStreams,
+  eventually,
+  fetchFrom,
+  framedWatch,
+  h2GrpcWebWatch,
+  oneRequestStream,
+} from "./helpers.js";
 
 // The ways the bridge is served: h2c, TLS with HTTP/2, the command line, the Vite plugin.
 let etcd: EtcdCluster;
 let dir: string;
+let ca: Buffer;
+let serverTls: { cert: Buffer; key: Buffer };
 beforeAll(async () => {
   etcd = await EtcdCluster.start();
   dir = mkdtempSync(join(tmpdir(), "etcd-web-bridge-"));
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  execFileSync(
+    "openssl",
+    [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+      ...["-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"],
+      ...["-addext", "subjectAltName=IP:127.0.0.1"],
+    ],
+    { stdio: "ignore" },
+  );
+  ca = readFileSync(cert);
+  serverTls = { cert: ca, key: readFileSync(key) };
 });
 afterAll(async () => {
   await etcd?.stop();
@@ -45,22 +71,10 @@ describe("startBridge", () => {
   });
 
   it("serves HTTPS with HTTP/2 and HTTP/1.1", async () => {
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    execFileSync(
-      "openssl",
-      [
-        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
-        ...["-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"],
-        ...["-addext", "subjectAltName=IP:127.0.0.1"],
-      ],
-      { stdio: "ignore" },
-    );
-    const ca = readFileSync(cert);
     const server = await startBridge({
       listen: "127.0.0.1:0",
       etcd: etcd.endpoints,
-      tls: { cert: ca, key: readFileSync(key) },
+      tls: serverTls,
     });
     try {
       expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -78,6 +92,50 @@ describe("startBridge", () => {
       await server.close();
     }
   });
+});
+
+describe("cancel over HTTP/2", () => {
+  // A page that aborts a watch over HTTP/2 resets its stream (RST_STREAM); node marks such a
+  // response finished, so the bridge must not read "finished" as "answered".
+  for (const mode of ["h2c", "TLS with ALPN h2"] as const) {
+    it(`ends etcd's watch streams when a page resets them (${mode})`, async () => {
+      const server = await startBridge({
+        listen: "127.0.0.1:0",
+        etcd: etcd.endpoints,
+        tls: mode === "h2c" ? undefined : serverTls,
+      });
+      const session = connectH2(server.url, mode === "h2c" ? {} : { ca });
+      session.on("error", () => {});
+      try {
+        const before = await etcdWatchStreams(etcd.endpoints);
+        const watches = Array.from({ length: 10 }, (_, i) =>
+          h2GrpcWebWatch(
+            session,
+            framedWatch(
+              create(WatchRequestSchema, {
+                requestUnion: { case: "createRequest", value: { key: enc(`h2cancel/${i}`) } },
+              }),
+            ),
+          ),
+        );
+        for (const w of watches) expect((await w.responses.next()).value?.created).toBe(true);
+        expect(await etcdWatchStreams(etcd.endpoints)).toBe(before + 10);
+        for (const w of watches) w.cancel();
+        const after = await eventually(
+          () => etcdWatchStreams(etcd.endpoints),
+          (n) => n === before,
+        );
+        expect(
+          after,
+          `etcd's watch streams after the cancel; bridge ${JSON.stringify(server.bridge.stats())}`,
+        ).toBe(before);
+        expect(server.bridge.stats()).toMatchObject({ openCalls: 0, openUpstreamStreams: 0 });
+      } finally {
+        session.destroy();
+        await server.close();
+      }
+    });
+  }
 });
 
 describe("the etcd-web-bridge command", () => {
