@@ -13,6 +13,7 @@ import { ServedCall } from "./call.js";
 import { OriginPolicy } from "./cors.js";
 import { type BridgedMethod, bridgedMethods } from "./etcd-methods.js";
 import { oneLine } from "./failure.js";
+import { type RequestLimits, requestHeadroomBytes, resolveLimits } from "./limits.js";
 import {
   type PassThroughEnv,
   servePassThrough,
@@ -22,7 +23,7 @@ import {
 } from "./pass-through.js";
 import { Upstream, type UpstreamStream } from "./upstream.js";
 
-export interface BridgeOptions {
+export interface BridgeOptions extends RequestLimits {
   /** etcd client URLs; calls fail over between them as the client does. */
   etcd: readonly string[];
   /** Page origins allowed to call, e.g. "http://localhost:5173"; "*" only when given. */
@@ -69,6 +70,7 @@ export interface Bridge {
  * gRPC-Web and the Connect protocol, and forwards each call to etcd over HTTP/2 gRPC.
  */
 export function createBridge(options: BridgeOptions): Bridge {
+  const limits = resolveLimits(options);
   const upstream = new Upstream({
     endpoints: parseEndpoints(options.etcd, "etcd"),
     tls: options.etcdTls,
@@ -137,6 +139,7 @@ export function createBridge(options: BridgeOptions): Bridge {
     unary: (m, body, call) => upstream.rawUnary(m.upstream, body, call),
     begin: (m, incoming, input) => new ServedCall(m, incoming, input, counts, log),
     shutdown: shutdown.signal,
+    limits,
   };
 
   const routes = (router: ConnectRouter) => {
@@ -156,6 +159,8 @@ export function createBridge(options: BridgeOptions): Bridge {
     connect: true,
     requestPathPrefix: prefix,
     shutdownSignal: shutdown.signal,
+    // Connect checks a message's length prefix (and content-length) before reading it.
+    readMaxBytes: limits.maxRequestBytes + requestHeadroomBytes,
   });
 
   return {

@@ -6,9 +6,8 @@ import { frame } from "../../test/fakes/fake-h2-etcd.js";
 import { WatchRequestSchema } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Incoming, ServedCall } from "./call.js";
 import { bridgedMethods } from "./etcd-methods.js";
+import { defaultLimits } from "./limits.js";
 import {
-  maxRequestBytes,
-  oneMessage,
   type PassThroughEnv,
   type PassThroughResponse,
   servePassThrough,
@@ -16,6 +15,7 @@ import {
   takesPassThrough,
 } from "./pass-through.js";
 import type { RawSink, RawStream } from "./raw-stream.js";
+import { readFrames } from "./request-body.js";
 
 const watch = bridgedMethods().find((m) => m.path === "/etcdserverpb.Watch/Watch");
 if (!watch) throw new Error("no Watch method");
@@ -124,6 +124,7 @@ function env(raw: (call: ServedCall) => Promise<RawStream>, shutdown = new Abort
   const seen: Seen = { failed: [], ended: 0 };
   const e: PassThroughEnv = {
     shutdown: shutdown.signal,
+    limits: defaultLimits,
     begin(_m, incoming, input) {
       seen.incoming = incoming;
       seen.input = input;
@@ -177,22 +178,61 @@ describe("takesPassThrough", () => {
   });
 });
 
-describe("oneMessage", () => {
-  it("takes exactly one uncompressed message", () => {
-    expect(oneMessage(watchRequest)).toEqual(watchRequest);
-    const bad = (b: Buffer) => {
-      try {
-        oneMessage(b);
-      } catch (e) {
-        return ConnectError.from(e);
+describe("readFrames", () => {
+  const read = (b: Buffer | Buffer[], maxFrames = 1, maxBytes = 1 << 20) =>
+    readFrames(
+      (async function* () {
+        yield* Array.isArray(b) ? b : [b];
+      })(),
+      { maxBytes, maxFrames, bytesOption: "--the-flag" },
+      "unary",
+    );
+  const bad = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error("accepted");
+      },
+      (e: unknown) => ConnectError.from(e),
+    );
+
+  it("takes the messages of a body, split anywhere", async () => {
+    expect((await read(watchRequest)).frames).toEqual([
+      { offset: 0, length: watchRequest.length - 5 },
+    ]);
+    const two = Buffer.concat([watchRequest, watchRequest]);
+    const bytes = [...two].map((b) => Buffer.from([b]));
+    const got = await read(bytes, 2);
+    expect(got.body).toEqual(two);
+    expect(got.frames.map((f) => f.offset)).toEqual([0, watchRequest.length]);
+  });
+
+  it("refuses broken framing and extra messages", async () => {
+    expect((await bad(read(Buffer.alloc(0)))).rawMessage).toMatch(/missing input message/);
+    expect((await bad(read(watchRequest.subarray(0, 7)))).rawMessage).toMatch(/incomplete/);
+    expect((await bad(read(watchRequest.subarray(0, 3)))).rawMessage).toMatch(/incomplete/);
+    expect((await bad(read(Buffer.concat([watchRequest, watchRequest])))).rawMessage).toMatch(
+      /extra input/,
+    );
+    expect((await bad(read(frame(Buffer.from([1]), 1)))).rawMessage).toMatch(/flags 1/);
+    expect((await bad(read(Buffer.alloc(0)))).code).toBe(Code.InvalidArgument);
+  });
+
+  it("refuses a frame whose length prefix is over the limit before its bytes arrive", async () => {
+    const prefix = Buffer.from([0, 0x10, 0, 0, 0]); // 256 MiB announced
+    let pulled = 0;
+    const body = (async function* () {
+      yield prefix;
+      for (;;) {
+        pulled++;
+        yield Buffer.alloc(16_384);
       }
-      throw new Error("accepted");
-    };
-    expect(bad(Buffer.alloc(0)).rawMessage).toMatch(/missing input message/);
-    expect(bad(watchRequest.subarray(0, 7)).rawMessage).toMatch(/incomplete/);
-    expect(bad(Buffer.concat([watchRequest, watchRequest])).rawMessage).toMatch(/extra input/);
-    expect(bad(frame(Buffer.from([1]), 1)).rawMessage).toMatch(/flags 1/);
-    expect(bad(Buffer.alloc(0)).code).toBe(Code.InvalidArgument);
+    })();
+    const e = await bad(
+      readFrames(body, { maxBytes: 2 << 20, maxFrames: 1, bytesOption: "--x" }, "unary"),
+    );
+    expect(e.code).toBe(Code.ResourceExhausted);
+    expect(e.rawMessage).toMatch(/larger than 2097152 bytes \(--x\)/);
+    expect(pulled).toBe(0);
   });
 });
 
@@ -336,9 +376,9 @@ describe("servePassThrough", () => {
   it("rejects a broken request before the call starts: answered, not counted or logged", async () => {
     const cases: Array<[ReturnType<typeof request>, Code]> = [
       [request(frame(Buffer.from([0xff, 0xff]))), Code.InvalidArgument],
-      [request(Buffer.concat([watchRequest, watchRequest])), Code.InvalidArgument],
+      [request(Buffer.concat([watchRequest, watchRequest.subarray(0, 7)])), Code.InvalidArgument],
       [request(watchRequest, { "grpc-timeout": "soon" }), Code.InvalidArgument],
-      [request(Buffer.alloc(maxRequestBytes + 1)), Code.ResourceExhausted],
+      [request(Buffer.alloc(defaultLimits.maxWatchBodyBytes + 1)), Code.ResourceExhausted],
     ];
     for (const [req, code] of cases) {
       const { env: e, seen } = env(async () => {
@@ -351,5 +391,64 @@ describe("servePassThrough", () => {
       );
       expect(seen.incoming).toBeUndefined();
     }
+  });
+});
+
+describe("a Watch body of several requests", () => {
+  const create1 = (id: number) =>
+    frame(
+      toBinary(
+        WatchRequestSchema,
+        create(WatchRequestSchema, {
+          requestUnion: {
+            case: "createRequest",
+            value: { key: new TextEncoder().encode(`k${id}`), watchId: BigInt(id) },
+          },
+        }),
+      ),
+    );
+
+  it("goes to etcd whole, each create with its own watch_id", async () => {
+    const body = Buffer.concat([create1(1), create1(2), create1(3)]);
+    const raw = new FakeRaw(Buffer.alloc(0));
+    const { env: e, seen } = env(async () => raw);
+    const res = new FakeResponse();
+    const served = servePassThrough(watch, request(body), res, e);
+    await tick();
+    expect(seen.body).toEqual(body);
+    raw.sink?.end(new Headers({ "grpc-status": "0" }), undefined);
+    await served;
+    expect(res.trailer()).toMatch(/grpc-status: 0/);
+  });
+
+  it("is refused past the create limit, naming the flag", async () => {
+    const body = Buffer.concat(Array.from({ length: 4 }, (_, i) => create1(i + 1)));
+    const { env: e, seen } = env(async () => {
+      throw new Error("must not be called");
+    });
+    const res = new FakeResponse();
+    await servePassThrough(watch, request(body), res, {
+      ...e,
+      limits: { ...defaultLimits, maxWatchCreates: 3 },
+    });
+    expect(res.trailer()).toMatch(/grpc-status: 8\r\n$/);
+    expect(decodeURIComponent(res.trailer())).toMatch(
+      /4 creates; the limit is 3 \(--max-watch-creates\)/,
+    );
+    expect(seen.incoming).toBeUndefined();
+  });
+
+  it("is refused past the body limit, naming the flag", async () => {
+    const body = Buffer.concat(Array.from({ length: 4 }, (_, i) => create1(i + 1)));
+    const { env: e } = env(async () => {
+      throw new Error("must not be called");
+    });
+    const res = new FakeResponse();
+    await servePassThrough(watch, request(body), res, {
+      ...e,
+      limits: { ...defaultLimits, maxWatchBodyBytes: body.length - 1 },
+    });
+    expect(res.trailer()).toMatch(/grpc-status: 8\r\n$/);
+    expect(res.trailer()).toMatch(/--max-watch-body-bytes/);
   });
 });

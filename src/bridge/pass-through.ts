@@ -8,9 +8,12 @@ import {
   trailerFlag,
   trailerSerialize,
 } from "@connectrpc/connect/protocol-grpc-web";
+import type { WatchRequest } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Incoming, ServedCall } from "./call.js";
 import type { BridgedMethod } from "./etcd-methods.js";
+import { flagOf, type ResolvedLimits, requestHeadroomBytes } from "./limits.js";
 import type { RawStream } from "./raw-stream.js";
+import { readFrames } from "./request-body.js";
 
 // Watch over gRPC-Web without Connect's pipeline. gRPC and gRPC-Web frame messages alike (a
 // flag byte, a 4-byte length, the protobuf bytes); only the status differs: gRPC sends it as
@@ -20,11 +23,6 @@ import type { RawStream } from "./raw-stream.js";
 // machine, CPU taken from etcd, whose send loop must keep up or it moves the watcher to its
 // catch-up path (about 10,000 events/s). Unary calls take the same path: Connect's server and
 // client were over 90% of the bridge's CPU per call; skipping them more than doubles its calls/s.
-
-/** A WatchRequest is a few hundred bytes; the router's limit would be 4 GiB. */
-export const maxRequestBytes = 1 << 20;
-/** A unary request (a Put's value, a Txn) is limited by etcd (--max-request-bytes), as with the router. */
-const maxUnaryRequestBytes = 0xffffffff;
 
 const contentType = "application/grpc-web+proto";
 
@@ -60,6 +58,7 @@ export interface PassThroughResponse {
 }
 
 interface CallEnv {
+  limits: ResolvedLimits;
   begin(method: BridgedMethod, incoming: Incoming, input: Message): ServedCall;
   /** The bridge's close(): open calls end as canceled. */
   shutdown: AbortSignal;
@@ -116,9 +115,9 @@ async function serve(
   if (env.shutdown.aborted) leave();
   env.shutdown.addEventListener("abort", leave);
   try {
-    let request: { framed: Buffer; input: Message; timeoutMs: number | undefined };
+    let request: Awaited<ReturnType<typeof readRequest>>;
     try {
-      request = await readRequest(m, req);
+      request = await readRequest(m, req, env.limits);
     } catch (e) {
       // Rejected before the call started, as the router does: answered, not logged.
       finish(res, ConnectError.from(e, Code.InvalidArgument));
@@ -241,11 +240,16 @@ async function forwardUnary(
   }
 }
 
-/** The request's one message (still framed, as etcd takes it), decoded once to check it. */
-async function readRequest(
+/**
+ * The request's messages (still framed, as etcd takes them), decoded once to check them. A
+ * unary call has one; a Watch body may hold several WatchRequests (each create with its own
+ * watch_id), which etcd serves on one stream.
+ */
+export async function readRequest(
   m: BridgedMethod,
   req: PassThroughRequest,
-): Promise<{ framed: Buffer; input: Message; timeoutMs: number | undefined }> {
+  limits: ResolvedLimits,
+): Promise<{ framed: Buffer; input: Message; creates: number; timeoutMs: number | undefined }> {
   const timeoutHeader = req.headers["grpc-timeout"];
   const timeout = parseTimeout(
     typeof timeoutHeader === "string" ? timeoutHeader : null,
@@ -253,54 +257,44 @@ async function readRequest(
   );
   if (timeout.error) throw timeout.error;
   const unary = m.upstream.methodKind === "unary";
-  const limit = unary ? maxUnaryRequestBytes : maxRequestBytes;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    size += b.length;
-    if (size > limit) {
-      throw new ConnectError(`message is larger than ${limit} bytes`, Code.ResourceExhausted);
+  const { body, frames } = await readFrames(
+    req,
+    unary
+      ? {
+          maxBytes: limits.maxRequestBytes + requestHeadroomBytes,
+          maxFrames: 1,
+          bytesOption: `${flagOf("maxRequestBytes")} ${limits.maxRequestBytes}, plus ${requestHeadroomBytes} bytes as etcd allows`,
+        }
+      : {
+          maxBytes: limits.maxWatchBodyBytes,
+          maxFrames: Number.POSITIVE_INFINITY,
+          bytesOption: flagOf("maxWatchBodyBytes"),
+        },
+    unary ? "unary" : "Watch",
+  );
+  let creates = 0;
+  let input: Message | undefined;
+  for (const f of frames) {
+    let message: Message;
+    try {
+      message = fromBinary(m.upstream.input, body.subarray(f.offset + 5, f.offset + 5 + f.length));
+    } catch (e) {
+      throw new ConnectError(
+        `parse binary: ${e instanceof Error ? e.message : String(e)}`,
+        Code.InvalidArgument,
+      );
     }
-    chunks.push(b);
+    input ??= message;
+    if ((message as WatchRequest).requestUnion?.case === "createRequest") creates++;
   }
-  const body = Buffer.concat(chunks, size);
-  const framed = oneMessage(body, unary ? "unary" : "server-streaming");
-  let input: Message;
-  try {
-    input = fromBinary(m.upstream.input, framed.subarray(5));
-  } catch (e) {
+  if (creates > limits.maxWatchCreates) {
     throw new ConnectError(
-      `parse binary: ${e instanceof Error ? e.message : String(e)}`,
-      Code.InvalidArgument,
+      `etcd-web-bridge: the Watch request holds ${creates} creates; the limit is ${limits.maxWatchCreates} (${flagOf("maxWatchCreates")})`,
+      Code.ResourceExhausted,
     );
   }
-  return { framed, input, timeoutMs: timeout.timeoutMs };
-}
-
-/** A unary or server-streaming call has exactly one request message, uncompressed. */
-export function oneMessage(
-  body: Buffer,
-  kind: "unary" | "server-streaming" = "server-streaming",
-): Buffer {
-  if (body.length === 0) {
-    throw invalid(`protocol error: missing input message for ${kind} method`);
-  }
-  const length = body.length >= 5 ? body.readUInt32BE(1) : Number.POSITIVE_INFINITY;
-  if (body.length < 5 + length) {
-    throw invalid("protocol error: incomplete envelope");
-  }
-  if (body[0] !== 0) {
-    throw invalid(`protocol error: unexpected message flags ${body[0]}`);
-  }
-  if (body.length > 5 + length) {
-    throw invalid(`protocol error: received extra input message for ${kind} method`);
-  }
-  return body;
-}
-
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
+  // readFrames returns at least one frame.
+  return { framed: body, input: input as Message, creates, timeoutMs: timeout.timeoutMs };
 }
 
 /** Ends the response with the status frame: etcd's status, or the bridge's. */

@@ -230,6 +230,42 @@ describe("streams", () => {
     await expect.poll(() => bridge.bridge.stats().openUpstreamStreams).toBe(0);
   });
 
+  it("serves several watches from one request body, each under its own watch_id", async () => {
+    const ids = [11n, 12n, 13n];
+    const w = grpcWebWatch(
+      bridge.url,
+      ...ids.map((id) =>
+        create(WatchRequestSchema, {
+          requestUnion: {
+            case: "createRequest",
+            value: { key: enc(`bridge/multi/${id}`), watchId: id },
+          },
+        }),
+      ),
+    );
+    try {
+      const created: bigint[] = [];
+      while (created.length < ids.length) {
+        const r = await w.responses.next();
+        if (r.done) expect.unreachable("the watch ended");
+        if (r.value.created) created.push(r.value.watchId);
+      }
+      expect(created.sort()).toEqual(ids);
+      const kv = client(KV);
+      for (const id of ids) await kv.put({ key: enc(`bridge/multi/${id}`), value: enc(`v${id}`) });
+      const seen = new Map<bigint, string>();
+      while (seen.size < ids.length) {
+        const r = await w.responses.next();
+        if (r.done) expect.unreachable("the watch ended");
+        for (const e of r.value.events) seen.set(r.value.watchId, dec(e.kv?.value));
+      }
+      expect([...seen].sort()).toEqual(ids.map((id) => [id, `v${id}`]));
+    } finally {
+      w.close();
+    }
+    await expect.poll(() => bridge.bridge.stats().openUpstreamStreams).toBe(0);
+  });
+
   it("watches over the Connect protocol too", async () => {
     const abort = new AbortController();
     const connect = createConnectTransport({ baseUrl: bridge.url, fetch: fetchFrom(page) });

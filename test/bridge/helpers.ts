@@ -86,35 +86,20 @@ export const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
  */
 export function grpcWebWatch(
   url: string,
-  req: WatchRequest,
+  ...reqs: WatchRequest[]
 ): { responses: AsyncGenerator<WatchResponse>; close(): void } {
-  const msg = toBinary(WatchRequestSchema, req);
-  const body = Buffer.alloc(5 + msg.length);
-  body.writeUInt32BE(msg.length, 1);
-  body.set(msg, 5);
   const r = request(`${url}/etcdserverpb.Watch/Watch`, {
     method: "POST",
     headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
   });
   r.on("error", () => {});
-  r.end(body);
+  r.end(framedWatch(...reqs));
   async function* responses(): AsyncGenerator<WatchResponse> {
     const res = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
       r.once("response", resolve);
       r.once("error", reject);
     });
-    let buf = Buffer.alloc(0);
-    for await (const chunk of res) {
-      buf = Buffer.concat([buf, chunk as Buffer]);
-      while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) {
-        const n = buf.readUInt32BE(1);
-        const flags = buf[0];
-        const data = buf.subarray(5, 5 + n);
-        buf = buf.subarray(5 + n);
-        if (flags === 0x80) throw new Error(`the watch ended: ${data.toString()}`);
-        yield fromBinary(WatchResponseSchema, data);
-      }
-    }
+    yield* grpcWebFrames(res);
   }
   return { responses: responses(), close: () => r.destroy() };
 }

@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect as connectH2 } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect as connectH2 } from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport as nodeGrpcWeb } from "@connectrpc/connect-node";
