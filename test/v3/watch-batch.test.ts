@@ -108,6 +108,8 @@ describe("grpc-web through the bridge", () => {
     await until("every put delivered", () => [...seen.values()].flat().length === 3 * n);
     expectExactlyOnce(seen, [first, second, third]);
     expect(Math.max(...streams)).toBeLessThanOrEqual(2);
+    for (const w of watchers) w.cancel();
+    await until("no stream left", () => server.bridge.stats().openUpstreamStreams === 0);
     streams = [];
   });
 
