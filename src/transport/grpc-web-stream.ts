@@ -97,7 +97,7 @@ async function* messages<T>(
         gotTrailer = true;
         const t = trailerParse(r.value.data);
         validateTrailer(t, header);
-        t.forEach((v, k) => trailer.set(k, v));
+        for (const [k, v] of t) trailer.set(k, v);
         continue;
       }
       yield parse(r.value.data);

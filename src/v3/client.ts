@@ -6,6 +6,7 @@ import {
 import { parseEndpoints } from "../endpoints/endpoint-url.js";
 import { type RetryOptions, withFailover } from "../endpoints/failover.js";
 import { HealthProbe } from "../endpoints/health-probe.js";
+import { listenToPage, type PageSignalSources, pageSources } from "../endpoints/page-signals.js";
 import { ContextError, InvalidInputError } from "../errors/etcd-error.js";
 import { Watch } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Bytes } from "../internal/bytes.js";
@@ -102,6 +103,13 @@ export interface EtcdOptions {
   fetch?: typeof globalThis.fetch | undefined;
   /** The WebSocket constructor for "gateway" streams. */
   webSocket?: WebSocketConstructor | undefined;
+  /**
+   * The page's `window` (online, offline) and `document` (visibility) to listen to; by default
+   * the runtime's own, if it has them; false for none. Back online, the client probes its
+   * endpoints and resumes broken watches at once instead of waiting out their backoff;
+   * offline, every endpoint's state says so; while the page is hidden, the probe pauses.
+   */
+  page?: PageSignalSources | false | undefined;
   /** @internal For tests. */
   clock?: Clock | undefined;
 }
@@ -138,6 +146,7 @@ export class EtcdClient implements Caller {
   private sharedWatchStream: WatchStream | undefined;
   private watchBatch: WatchBatch | undefined;
   private readonly watchers = new Set<Watcher>();
+  private readonly stopListening: () => void;
 
   constructor(
     private readonly options: EtcdOptions,
@@ -212,8 +221,19 @@ export class EtcdClient implements Caller {
         timeoutMs: nonNegative(options.health?.timeoutMs, 2_000, "health.timeoutMs") || 2_000,
         clock: this.clock,
       });
-      this.probe.start();
     }
+    const page = options.page === false ? {} : (options.page ?? pageSources());
+    if (!page.document?.hidden) this.probe?.start();
+    this.stopListening = listenToPage(page, {
+      online: () => {
+        this.watchBatch?.wake();
+        this.sharedWatchStream?.wake();
+        if (this.probe && !page.document?.hidden) void this.probe.probeAll();
+      },
+      offline: () => this.pool.reportOffline(new Error("the browser is offline")),
+      visible: () => this.probe?.start(),
+      hidden: () => this.probe?.stop(),
+    });
     if (autoSync) this.scheduleSync(autoSync);
   }
 
@@ -318,7 +338,9 @@ export class EtcdClient implements Caller {
   }
 
   private async openWatch(
-    method: typeof Watch.method.watch | ReturnType<typeof serverStreaming<typeof Watch.method.watch>>,
+    method:
+      | typeof Watch.method.watch
+      | ReturnType<typeof serverStreaming<typeof Watch.method.watch>>,
     requests: AsyncIterable<WatchRequestInit>,
     signal: AbortSignal,
   ) {
@@ -375,6 +397,7 @@ export class EtcdClient implements Caller {
     this.closing.abort(new ContextError("canceled", { message: "the client was closed" }));
     for (const d of this.inFlight) d.cancel(this.closing.signal.reason);
     this.inFlight.clear();
+    this.stopListening();
     this.probe?.stop();
     for (const w of [...this.watchers]) w.cancel();
     if (this.syncTimer !== undefined) this.clock.clearTimeout(this.syncTimer);

@@ -70,7 +70,8 @@ function setup(options: { confirmTimeoutMs?: number; failOpens?: number } = {}) 
         reports: [],
         answer,
         confirm: (revision) => {
-          for (const c of creates) answer({ header: { revision }, watchId: c.watchId, created: true });
+          for (const c of creates)
+            answer({ header: { revision }, watchId: c.watchId, created: true });
         },
         put: (key, rev) => {
           for (const c of creates) {
@@ -169,10 +170,18 @@ describe("a switch to a new request", () => {
     await clock.advance(10);
     const [old, next] = requests;
     if (!old || !next) throw new Error("expected two requests");
-    next.answer({ header: { revision: 6n }, watchId: next.creates[0]?.watchId ?? 0n, created: true });
+    next.answer({
+      header: { revision: 6n },
+      watchId: next.creates[0]?.watchId ?? 0n,
+      created: true,
+    });
     await flush();
     expect(old.signal.aborted).toBe(false);
-    next.answer({ header: { revision: 6n }, watchId: next.creates[1]?.watchId ?? 0n, created: true });
+    next.answer({
+      header: { revision: 6n },
+      watchId: next.creates[1]?.watchId ?? 0n,
+      created: true,
+    });
     await flush();
     expect(old.signal.aborted).toBe(true);
     expect(batch.state).toBe("serving");

@@ -45,6 +45,8 @@ export class WatchStream implements WatchHost {
   private abort: AbortController | undefined;
   private running = false;
   private createInFlight = false;
+  /** The backoff wait between attempts, which wake() cuts short. */
+  private napping: AbortController | undefined;
 
   constructor(private readonly deps: WatchStreamDeps) {}
 
@@ -86,6 +88,11 @@ export class WatchStream implements WatchHost {
     }
   }
 
+  /** Reopens at once instead of waiting out the backoff (the browser came back online). */
+  wake(): void {
+    this.napping?.abort();
+  }
+
   private async run(): Promise<void> {
     this.running = true;
     let failures = 0;
@@ -125,7 +132,11 @@ export class WatchStream implements WatchHost {
           break;
         }
         for (const w of this.watchers) w.connecting(true);
-        await sleep(backoffDelay(failures++, this.deps.backoff), undefined, this.deps.clock);
+        const nap = new AbortController();
+        this.napping = nap;
+        const delay = backoffDelay(failures++, this.deps.backoff);
+        await sleep(delay, nap.signal, this.deps.clock).catch(() => {});
+        this.napping = undefined;
       }
     } finally {
       this.running = false;

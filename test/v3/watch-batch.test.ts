@@ -50,7 +50,7 @@ async function putAll(writer: Etcd, prefix: string, tag: string): Promise<Map<st
 
 function expectExactlyOnce(seen: Map<string, bigint[]>, puts: Map<string, bigint>[]) {
   for (let i = 0; i < n; i++) {
-    const key = [...puts[0]?.keys() ?? []][i] ?? "";
+    const key = [...(puts[0]?.keys() ?? [])][i] ?? "";
     expect(seen.get(key), key).toEqual(puts.map((p) => p.get(key)));
   }
 }
@@ -128,8 +128,9 @@ describe("grpc-web through the bridge", () => {
     }
     await until("every put delivered", () => (seen.get(`${prefix}stay`)?.length ?? 0) >= 20);
     expect(seen.get(`${prefix}stay`)).toEqual(revs);
-    await until("the cancelled watches' set re-issued", () =>
-      server.bridge.stats().openUpstreamStreams === 1,
+    await until(
+      "the cancelled watches' set re-issued",
+      () => server.bridge.stats().openUpstreamStreams === 1,
     );
     expect(Math.max(...streams)).toBeLessThanOrEqual(2);
     stay.cancel();
