@@ -59,7 +59,9 @@ async function openWatches(
       await Promise.all(watchers.map((w) => w.ready({ timeoutMs: 15_000 }))).catch((e) => {
         const states: Record<string, number> = {};
         for (const w of watchers) states[w.state] = (states[w.state] ?? 0) + 1;
-        throw new Error(`${e}; ${JSON.stringify(states)} ${JSON.stringify(etcd.endpointStates().map((s) => [s.url, s.health, s.lastError?.message]))}`);
+        throw new Error(
+          `${e}; ${JSON.stringify(states)} ${JSON.stringify(etcd.endpointStates().map((s) => [s.url, s.health, s.lastError?.message]))}`,
+        );
       });
     },
     { protocol, endpoints, prefix, n },
@@ -100,9 +102,11 @@ for (const protocol of ["grpc-web", "gateway"] as const) {
     const prefix = `${unique}w`;
     const streams = async () =>
       config.bridgeStatsPath
-        ? ((await (await request.get(config.bridgeStatsPath)).json()) as {
-            openUpstreamStreams: number;
-          }).openUpstreamStreams
+        ? (
+            (await (await request.get(config.bridgeStatsPath)).json()) as {
+              openUpstreamStreams: number;
+            }
+          ).openUpstreamStreams
         : 0;
     // Watches of earlier tests end when their pages close.
     await expect.poll(streams).toBe(0);
