@@ -51,7 +51,9 @@ async function openWatches(
       for (const w of watchers) {
         void (async () => {
           for await (const res of w) {
-            for (const e of res.events) (seen[e.kv.keyText] ??= []).push(String(e.kv.modRevision));
+            for (const e of res.events) {
+              seen[e.kv.keyText] = [...(seen[e.kv.keyText] ?? []), String(e.kv.modRevision)];
+            }
           }
         })();
       }
