@@ -7,7 +7,7 @@
 // public to Chromium, which then refuses its requests to the loopback members.)
 import type { Page } from "@playwright/test";
 import { build } from "esbuild";
-import type { Etcd } from "../src/node.js";
+import { Etcd } from "../src/node.js";
 import { expect, external, test } from "./fixtures.js";
 
 const n = 100;
@@ -92,7 +92,6 @@ for (const protocol of ["grpc-web", "gateway"] as const) {
   test(`${protocol}: ${n} watches in one tab are confirmed, each put arrives once, and each resumes once after offline and a restart`, async ({
     page,
     config,
-    v3,
     request,
     unique,
   }) => {
@@ -101,62 +100,71 @@ for (const protocol of ["grpc-web", "gateway"] as const) {
     test.skip(endpoints.length === 0, `this demo does not offer ${protocol}`);
     const errors: Error[] = [];
     page.on("pageerror", (e) => errors.push(e));
-    const prefix = `${unique}w`;
-    const streams = async () =>
-      config.bridgeStatsPath
-        ? (
-            (await (await request.get(config.bridgeStatsPath)).json()) as {
-              openUpstreamStreams: number;
-            }
-          ).openUpstreamStreams
-        : 0;
-    // Watches of earlier tests end when their pages close.
-    await expect.poll(streams).toBe(0);
+    // Writes go to the members other than m0, which the gateway test kills: a write in flight
+    // on a connection that dies may have been applied, and must not be guessed at.
+    const members = (config.protocols.gateway ?? []).map((m) => m.url);
+    test.skip(members.length < 2, "needs a cluster");
+    const v3 = new Etcd({ endpoints: members.slice(1), protocol: "grpc", health: false });
+    try {
+      const prefix = `${unique}w`;
+      const streams = async () =>
+        config.bridgeStatsPath
+          ? (
+              (await (await request.get(config.bridgeStatsPath)).json()) as {
+                openUpstreamStreams: number;
+              }
+            ).openUpstreamStreams
+          : 0;
+      // Watches of earlier tests end when their pages close.
+      await expect.poll(streams).toBe(0);
 
-    await openWatches(page, protocol, endpoints, prefix);
-    if (protocol === "grpc-web") expect(await streams()).toBe(1);
-    const got = await page.evaluate(async (key) => {
-      const { etcd } = (globalThis as unknown as { scale: Scale }).scale;
-      return String((await etcd.get(key, { timeoutMs: 5000 })).count);
-    }, `${prefix}0`);
-    expect(got).toBe("0");
+      await openWatches(page, protocol, endpoints, prefix);
+      if (protocol === "grpc-web") expect(await streams()).toBe(1);
+      const got = await page.evaluate(async (key) => {
+        const { etcd } = (globalThis as unknown as { scale: Scale }).scale;
+        return String((await etcd.get(key, { timeoutMs: 5000 })).count);
+      }, `${prefix}0`);
+      expect(got).toBe("0");
 
-    const expected: Record<string, string[]> = {};
-    await expect.poll(() => seen(page)).toEqual(await putAll(v3, prefix, expected));
+      const expected: Record<string, string[]> = {};
+      await expect.poll(() => seen(page)).toEqual(await putAll(v3, prefix, expected));
 
-    await page.context().setOffline(true);
-    await expect
-      .poll(() =>
-        page.evaluate(() =>
-          (globalThis as unknown as { scale: Scale }).scale.etcd
-            .endpointStates()
-            .every((s) => s.health === "unhealthy"),
-        ),
-      )
-      .toBe(true);
-    if (protocol === "grpc-web") {
-      expect((await request.post("/__test/bridges/restart")).ok()).toBe(true);
-    } else {
-      expect((await request.post("/__test/members/m0/kill")).ok()).toBe(true);
-    }
-    await putAll(v3, prefix, expected);
-    if (protocol === "gateway") {
-      expect((await request.post("/__test/members/m0/restart")).ok()).toBe(true);
-    }
-    await page.context().setOffline(false);
-    await expect.poll(() => seen(page), { timeout: 20_000 }).toEqual({ ...expected });
-    await expect
-      .poll(() =>
-        page.evaluate(() =>
-          (globalThis as unknown as { scale: Scale }).scale.watchers.every(
-            (w) => w.state === "watching",
+      await page.context().setOffline(true);
+      await expect
+        .poll(() =>
+          page.evaluate(() =>
+            (globalThis as unknown as { scale: Scale }).scale.etcd
+              .endpointStates()
+              .every((s) => s.health === "unhealthy"),
           ),
-        ),
-      )
-      .toBe(true);
-    // A third round: a watch that repeated an event would show it before these.
-    await expect.poll(() => seen(page)).toEqual(await putAll(v3, prefix, expected));
-    if (protocol === "grpc-web") expect(await streams()).toBeLessThanOrEqual(2);
-    expect(errors).toEqual([]);
+        )
+        .toBe(true);
+      if (protocol === "grpc-web") {
+        expect((await request.post("/__test/bridges/restart")).ok()).toBe(true);
+      } else {
+        expect((await request.post("/__test/members/m0/kill")).ok()).toBe(true);
+      }
+      await putAll(v3, prefix, expected);
+      if (protocol === "gateway") {
+        expect((await request.post("/__test/members/m0/restart")).ok()).toBe(true);
+      }
+      await page.context().setOffline(false);
+      await expect.poll(() => seen(page), { timeout: 20_000 }).toEqual({ ...expected });
+      await expect
+        .poll(() =>
+          page.evaluate(() =>
+            (globalThis as unknown as { scale: Scale }).scale.watchers.every(
+              (w) => w.state === "watching",
+            ),
+          ),
+        )
+        .toBe(true);
+      // A third round: a watch that repeated an event would show it before these.
+      await expect.poll(() => seen(page)).toEqual(await putAll(v3, prefix, expected));
+      if (protocol === "grpc-web") expect(await streams()).toBeLessThanOrEqual(2);
+      expect(errors).toEqual([]);
+    } finally {
+      await v3.close();
+    }
   });
 }
