@@ -38,6 +38,13 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
+/** etcd's count of its open watchers. */
+async function watcherGauge(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith("etcd_debugging_mvcc_watcher_total "));
+  return Number(line?.split(" ")[1] ?? Number.NaN);
+}
+
 /** Puts every key once and returns the revisions, by key. */
 async function putAll(writer: Etcd, prefix: string, tag: string): Promise<Map<string, bigint>> {
   const revs = new Map<string, bigint>();
@@ -108,8 +115,16 @@ describe("grpc-web through the bridge", () => {
     await until("every put delivered", () => [...seen.values()].flat().length === 3 * n);
     expectExactlyOnce(seen, [first, second, third]);
     expect(Math.max(...streams)).toBeLessThanOrEqual(2);
+    await until(
+      "etcd holds one watcher per watch",
+      async () => (await watcherGauge(etcd.endpoints[0] ?? "")) === n,
+    );
     for (const w of watchers) w.cancel();
     await until("no stream left", () => server.bridge.stats().openUpstreamStreams === 0);
+    await until(
+      "etcd closed every watch",
+      async () => (await watcherGauge(etcd.endpoints[0] ?? "")) === 0,
+    );
     streams = [];
   });
 
@@ -200,7 +215,16 @@ describe("gateway with auth", () => {
     await until("every put delivered", () => [...seen.values()].flat().length === 3 * n);
     expectExactlyOnce(seen, [first, second, third]);
     expect(most).toBeLessThanOrEqual(2);
+    // The old requests' watches were closed on etcd: only the current request's remain.
+    await until(
+      "etcd holds one watcher per watch",
+      async () => (await watcherGauge(etcd.endpoints[0] ?? "")) === n,
+    );
     for (const w of watchers) w.cancel();
     await until("no watch request left", () => open.size === 0);
+    await until(
+      "etcd closed every watch",
+      async () => (await watcherGauge(etcd.endpoints[0] ?? "")) === 0,
+    );
   });
 });
