@@ -143,6 +143,18 @@ for (const protocol of ["grpc-web", "gateway"] as const) {
         expect((await request.post("/__test/bridges/restart")).ok()).toBe(true);
       } else {
         expect((await request.post("/__test/members/m0/kill")).ok()).toBe(true);
+        // m0 may have led: write once the others have a leader again (a linearizable read
+        // answers then), so that no write times out with an unknown outcome.
+        await expect
+          .poll(
+            () =>
+              v3.get("x", { timeoutMs: 2000 }).then(
+                () => true,
+                () => false,
+              ),
+            { timeout: 20_000 },
+          )
+          .toBe(true);
       }
       await putAll(v3, prefix, expected);
       if (protocol === "gateway") {
