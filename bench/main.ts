@@ -170,7 +170,7 @@ async function main(): Promise<void> {
         bridgeUrl: page.bridgeUrl,
         etcdUrl: etcd.url,
         counts: [100, 500],
-        samples: quick ? 50 : 200,
+        samples: quick ? 50 : 500,
         onStep: step,
       });
     }

@@ -34,13 +34,16 @@ class StreamError extends Error {
   }
 }
 
-function setup(options: { confirmTimeoutMs?: number; failOpens?: number } = {}) {
+function setup(
+  options: { confirmTimeoutMs?: number; failOpens?: number; maxWatches?: number } = {},
+) {
   const clock = new FakeClock();
   const requests: FakeRequest[] = [];
   let opens = 0;
   const batch = new WatchBatch({
     clock,
     windowMs: 10,
+    maxWatches: options.maxWatches,
     confirmTimeoutMs: options.confirmTimeoutMs ?? 1000,
     backoff: { baseMs: 100, jitter: 0 },
     classify: (e) => ({
@@ -349,6 +352,24 @@ describe("a broken request", () => {
     expect(b.w.state).toBe("watching");
     await clock.advance(10);
     expect(last().creates.map((c) => c.key)).toEqual(["b"]);
+  });
+});
+
+describe("the limit on watches", () => {
+  it("fails a watch past it at once, with an invalid-input error, and leaves the others be", async () => {
+    const { clock, watch, last } = setup({ maxWatches: 2 });
+    const a = watch("a");
+    watch("b");
+    const c = watch("c");
+    await flush();
+    expect(c.w.state).toBe("failed");
+    expect(c.errors[0]).toMatchObject({ kind: "invalid-input", field: "watch" });
+    await clock.advance(10);
+    expect(last().creates.map((x) => x.key)).toEqual(["a", "b"]);
+    a.w.cancel();
+    const d = watch("d");
+    await clock.advance(10);
+    expect(d.w.state).toBe("connecting");
   });
 });
 

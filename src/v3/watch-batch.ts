@@ -1,3 +1,4 @@
+import { InvalidInputError } from "../errors/etcd-error.js";
 import type { WatchResponse } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Event as EventPb } from "../gen/mvccpb/kv_pb.js";
 import { type BackoffOptions, backoffDelay } from "../internal/backoff.js";
@@ -21,9 +22,14 @@ export interface WatchBatchDeps {
   windowMs?: number | undefined;
   /** A request not confirmed within this many ms counts as broken. Default 5000; 0 for none. */
   confirmTimeoutMs?: number | undefined;
+  /** Watches one request may carry; more fail at once. Default 1,000. */
+  maxWatches?: number | undefined;
   /** Called when the last watch left. */
   onIdle?: (() => void) | undefined;
 }
+
+// etcd-web-bridge's default --max-watch-creates: a body with more creates is refused whole.
+const defaultMaxWatches = 1000;
 
 /**
  * The shared request's life, changed only in WatchBatch.transition:
@@ -90,6 +96,17 @@ export class WatchBatch implements WatchHost {
   }
 
   add(w: Watcher): void {
+    const max = this.deps.maxWatches ?? defaultMaxWatches;
+    if (this.ids.size >= max) {
+      // Refused alone: in the request, it would make the proxy refuse every watch.
+      w.fail(
+        new InvalidInputError(
+          `a client carries at most ${max} watches over one watch request; cancel one first`,
+          "watch",
+        ),
+      );
+      return;
+    }
     // watch_id 0 asks etcd to choose one; the client chooses every id here.
     this.ids.set(w, this.nextId++);
     w.attach(this);
