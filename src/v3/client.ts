@@ -145,6 +145,8 @@ export class EtcdClient implements Caller {
   private readonly session: AuthSession | undefined;
   private sharedWatchStream: WatchStream | undefined;
   private watchBatch: WatchBatch | undefined;
+  /** The token the last watch request went with, which a refusal may show stale. */
+  private watchToken: string | undefined;
   private readonly watchers = new Set<Watcher>();
   private readonly stopListening: () => void;
 
@@ -332,6 +334,7 @@ export class EtcdClient implements Caller {
       clock: this.clock,
       backoff: this.options.retry?.backoff,
       confirmTimeoutMs: this.dialTimeoutMs,
+      authRefused: this.session && (() => this.session?.invalidate(this.watchToken ?? "")),
       classify: (e) => classifyV3(e, "watch"),
       open: (requests, signal) => this.openWatch(method, each(requests), signal),
     });
@@ -346,7 +349,8 @@ export class EtcdClient implements Caller {
   ) {
     const endpoint = this.pool.order()[0] ?? this.pool.pinned;
     const c = this.connection(endpoint);
-    const headers = this.session ? { token: await this.session.token(c, signal) } : undefined;
+    this.watchToken = this.session && (await this.session.token(c, signal));
+    const headers = this.watchToken === undefined ? undefined : { token: this.watchToken };
     const res = await c.transport.stream(method, signal, undefined, headers, requests);
     return {
       responses: res.message,

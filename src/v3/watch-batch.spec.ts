@@ -35,7 +35,12 @@ class StreamError extends Error {
 }
 
 function setup(
-  options: { confirmTimeoutMs?: number; failOpens?: number; maxWatches?: number } = {},
+  options: {
+    confirmTimeoutMs?: number;
+    failOpens?: number;
+    maxWatches?: number;
+    authRefused?: () => void;
+  } = {},
 ) {
   const clock = new FakeClock();
   const requests: FakeRequest[] = [];
@@ -44,6 +49,7 @@ function setup(
     clock,
     windowMs: 10,
     maxWatches: options.maxWatches,
+    authRefused: options.authRefused,
     confirmTimeoutMs: options.confirmTimeoutMs ?? 1000,
     backoff: { baseMs: 100, jitter: 0 },
     classify: (e) => ({
@@ -352,6 +358,68 @@ describe("a broken request", () => {
     expect(b.w.state).toBe("watching");
     await clock.advance(10);
     expect(last().creates.map((c) => c.key)).toEqual(["b"]);
+  });
+});
+
+describe("a create refused as not permitted (a stale token looks the same)", () => {
+  // As etcd 3.4 answers a refused create: watch_id -1, the reason as Go's gRPC error text.
+  const denied = (_watchId?: bigint) => ({
+    header: { revision: 9n },
+    watchId: -1n,
+    created: true,
+    canceled: true,
+    cancelReason: "rpc error: code = Unauthenticated desc = etcdserver: invalid auth token",
+  });
+
+  it("drops the token and sends the set once more at once; the watches carry on", async () => {
+    let refused = 0;
+    const { clock, watch, requests, last } = setup({ authRefused: () => refused++ });
+    const a = watch("a");
+    await clock.advance(10);
+    last().confirm(5n);
+    await flush();
+    const b = watch("b");
+    await clock.advance(10);
+    last().answer(denied(last().creates[0]?.watchId));
+    await flush();
+    expect(refused).toBe(1);
+    expect(requests).toHaveLength(3);
+    expect(requests[0]?.signal.aborted && requests[1]?.signal.aborted).toBe(true);
+    expect(a.w.state).toBe("reconnecting");
+    last().confirm(6n);
+    await flush();
+    expect([a.w.state, b.w.state]).toEqual(["watching", "watching"]);
+  });
+
+  it("fails the watch when the fresh token is refused too", async () => {
+    let refused = 0;
+    const { clock, watch, last } = setup({ authRefused: () => refused++ });
+    const a = watch("a");
+    const b = watch("b");
+    await clock.advance(10);
+    last().answer(denied(last().creates[0]?.watchId));
+    await flush();
+    last().answer(denied(last().creates[0]?.watchId));
+    last().answer({
+      header: { revision: 9n },
+      watchId: last().creates[1]?.watchId ?? 0n,
+      created: true,
+    });
+    await flush();
+    expect(refused).toBe(1);
+    expect(a.w.state).toBe("failed");
+    expect(a.errors[0]).toMatchObject({ reason: "invalid-auth-token" });
+    expect(b.w.state).toBe("watching");
+  });
+
+  it("fails the watch at once without auth", async () => {
+    const { clock, watch, last, requests } = setup();
+    const a = watch("a");
+    await clock.advance(10);
+    last().answer(denied(last().creates[0]?.watchId));
+    await flush();
+    expect(a.w.state).toBe("failed");
+    expect(requests).toHaveLength(1);
   });
 });
 

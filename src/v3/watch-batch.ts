@@ -1,4 +1,5 @@
 import { InvalidInputError } from "../errors/etcd-error.js";
+import { etcdReason } from "../errors/grpc-error.js";
 import type { WatchResponse } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Event as EventPb } from "../gen/mvccpb/kv_pb.js";
 import { type BackoffOptions, backoffDelay } from "../internal/backoff.js";
@@ -22,6 +23,12 @@ export interface WatchBatchDeps {
   windowMs?: number | undefined;
   /** A request not confirmed within this many ms counts as broken. Default 5000; 0 for none. */
   confirmTimeoutMs?: number | undefined;
+  /**
+   * etcd refused a create as not permitted, which is also how it answers a stale token. The
+   * client drops the token it sent; the set goes out once more with a fresh one before a
+   * refusal counts. Without it, a refusal fails its watch at once.
+   */
+  authRefused?: (() => void) | undefined;
   /** Watches one request may carry; more fail at once. Default 1,000. */
   maxWatches?: number | undefined;
   /** Called when the last watch left. */
@@ -54,7 +61,11 @@ class BatchRequest {
   /** The endpoint's failure to report when the request is over. */
   failure: Error | undefined;
 
-  constructor(readonly members: ReadonlyMap<bigint, Watcher>) {
+  constructor(
+    readonly members: ReadonlyMap<bigint, Watcher>,
+    /** Sent after a refusal dropped the token: another refusal is the user's permissions. */
+    readonly freshAuth: boolean,
+  ) {
     this.unanswered = new Set(members.keys());
   }
 }
@@ -79,6 +90,8 @@ export class WatchBatch implements WatchHost {
   private windowTimer: unknown;
   private backoffTimer: unknown;
   private failures = 0;
+  /** A refusal dropped the token; the next request goes with a fresh one. */
+  private authRetry = false;
 
   constructor(private readonly deps: WatchBatchDeps) {}
 
@@ -157,12 +170,14 @@ export class WatchBatch implements WatchHost {
     this.dirty = false;
     const members = new Map<bigint, Watcher>();
     for (const [w, id] of this.ids) members.set(id, w);
-    const r = new BatchRequest(members);
+    const r = new BatchRequest(members, this.authRetry);
+    this.authRetry = false;
     this.pending = r;
     if (this.serving) this.transition("switching");
     else {
       this.transition("opening");
-      for (const w of members.values()) w.connecting(this.failures > 0);
+      // A watch etcd confirmed before is reconnecting now.
+      for (const w of members.values()) w.connecting(w.state !== "connecting");
     }
     const confirmMs = this.deps.confirmTimeoutMs ?? 5_000;
     if (confirmMs > 0) {
@@ -198,27 +213,61 @@ export class WatchBatch implements WatchHost {
   }
 
   private route(r: BatchRequest, res: WatchResponse): void {
-    const w = r.members.get(res.watchId);
-    const live = w !== undefined && this.ids.get(w) === res.watchId;
-    if (r.unanswered.has(res.watchId) && (res.created || res.canceled)) {
-      r.unanswered.delete(res.watchId);
+    const id = this.watchIdOf(r, res);
+    const w = r.members.get(id);
+    const live = w !== undefined && this.ids.get(w) === id;
+    if (r.unanswered.has(id) && (res.created || res.canceled)) {
+      if (res.canceled && this.mayBeStaleAuth(r, res)) {
+        this.retryAuth();
+        return;
+      }
+      r.unanswered.delete(id);
       if (live && res.created) w.created(res);
-      if (live && res.canceled) w.deliver(res);
+      if (live && res.canceled) w.deliver({ ...res, cancelReason: bareReason(res.cancelReason) });
       if (r.unanswered.size === 0) this.confirmed(r);
       return;
     }
     if (!live) return;
     if (res.fragment) {
-      const held = r.fragments.get(res.watchId) ?? [];
+      const held = r.fragments.get(id) ?? [];
       held.push(...res.events);
-      r.fragments.set(res.watchId, held);
+      r.fragments.set(id, held);
       return;
     }
-    const held = r.fragments.get(res.watchId);
+    const held = r.fragments.get(id);
     if (held) {
-      r.fragments.delete(res.watchId);
+      r.fragments.delete(id);
       w.deliver({ ...res, events: [...held, ...res.events] });
     } else w.deliver(res);
+  }
+
+  /** Sends the set again at once, with a fresh token, in place of every open request. */
+  private retryAuth(): void {
+    this.deps.authRefused?.();
+    this.authRetry = true;
+    this.end(this.serving);
+    this.end(this.pending);
+    this.serving = undefined;
+    this.pending = undefined;
+    this.clearWindow();
+    this.issue();
+  }
+
+  /**
+   * The watch a response is for. etcd answers a create it refuses before watching (auth: a
+   * stale token, no permission) with watch_id -1; it answers creates in body order, so that
+   * is the oldest create not yet answered.
+   */
+  private watchIdOf(r: BatchRequest, res: WatchResponse): bigint {
+    if (res.watchId !== -1n || !res.created) return res.watchId;
+    for (const id of r.unanswered) return id;
+    return res.watchId;
+  }
+
+  private mayBeStaleAuth(r: BatchRequest, res: WatchResponse): boolean {
+    if (!this.deps.authRefused || r.freshAuth) return false;
+    const reason = etcdReason(bareReason(res.cancelReason));
+    return reason === "permission-denied" || reason === "invalid-auth-token";
   }
 
   private confirmed(r: BatchRequest): void {
@@ -301,4 +350,10 @@ export class WatchBatch implements WatchHost {
   private transition(next: BatchState): void {
     this.current = next;
   }
+}
+
+/** etcd's own message inside a Go gRPC error text ("rpc error: code = X desc = <message>"). */
+function bareReason(reason: string): string {
+  const m = /^rpc error: code = \w+ desc = (.*)$/s.exec(reason);
+  return m?.[1] ?? reason;
 }

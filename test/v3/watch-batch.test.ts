@@ -228,3 +228,64 @@ describe("gateway with auth", () => {
     );
   });
 });
+
+describe.each(["gateway", "grpc-web"] as const)(
+  "%s with auth, after the token went stale",
+  (protocol) => {
+    let etcd: EtcdCluster;
+    let server: BridgeServer | undefined;
+    let client: Etcd;
+    let admin: Etcd;
+    const auth = { username: "root", password: "rootpw" };
+
+    beforeAll(async () => {
+      etcd = await EtcdCluster.start();
+      admin = new Etcd({ endpoints: etcd.endpoints, protocol: "grpc", health: false });
+      await admin.auth.userAdd("root", "rootpw");
+      await admin.auth.roleAdd("root");
+      await admin.auth.userGrantRole("root", "root");
+      await admin.auth.enable();
+      await admin.close();
+      admin = new Etcd({ endpoints: etcd.endpoints, protocol: "grpc", auth, health: false });
+      if (protocol === "grpc-web") {
+        server = await startBridge({
+          listen: "127.0.0.1:0",
+          etcd: etcd.endpoints,
+          allowSameOrigin: true,
+          log: () => {},
+        });
+      }
+      client = new Etcd({
+        endpoints: server ? [server.url] : etcd.endpoints,
+        protocol,
+        auth,
+        health: false,
+      });
+    });
+    afterAll(async () => {
+      await client?.close();
+      await admin?.close();
+      await server?.close();
+      await etcd?.stop();
+    });
+
+    it("sends the set again with a fresh token, and every watch goes on", async () => {
+      const a = client.watch("stale/a");
+      const seenA = record([a]);
+      await a.ready({ timeoutMs: 10_000 });
+      // A password change drops the user's tokens, as the token's time running out does.
+      await admin.auth.userChangePassword("root", "rootpw");
+      const b = client.watch("stale/b");
+      const seenB = record([b]);
+      await b.ready({ timeoutMs: 10_000 });
+      expect(a.state).toBe("watching");
+      const ra = (await admin.put("stale/a", "1")).header.revision;
+      const rb = (await admin.put("stale/b", "1")).header.revision;
+      await until("both puts delivered", () => seenA.size === 1 && seenB.size === 1);
+      expect(seenA.get("stale/a")).toEqual([ra]);
+      expect(seenB.get("stale/b")).toEqual([rb]);
+      a.cancel();
+      b.cancel();
+    });
+  },
+);
