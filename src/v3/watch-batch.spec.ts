@@ -302,7 +302,7 @@ describe("a broken request", () => {
     await clock.advance(500);
     expect(requests[0]?.signal.aborted).toBe(true);
     expect(batch.state).toBe("backoff");
-    expect(String(requests[0]?.reports[0])).toMatch(/not within 500 ms/);
+    expect(String(requests[0]?.reports[0])).toMatch(/not answered within 500 ms/);
   });
 
   it("leaves the new request alone when the old one breaks during a switch", async () => {

@@ -31,8 +31,6 @@ export interface WatchBatchDeps {
   authRefused?: (() => void) | undefined;
   /** Watches one request may carry; more fail at once. Default 1,000. */
   maxWatches?: number | undefined;
-  /** Called when the last watch left. */
-  onIdle?: (() => void) | undefined;
 }
 
 // etcd-web-bridge's default --max-watch-creates: a body with more creates is refused whole.
@@ -99,10 +97,6 @@ export class WatchBatch implements WatchHost {
     return this.current;
   }
 
-  get size(): number {
-    return this.ids.size;
-  }
-
   /** Requests open now: one, or two while switching. */
   get openRequests(): number {
     return (this.serving ? 1 : 0) + (this.pending ? 1 : 0);
@@ -140,7 +134,6 @@ export class WatchBatch implements WatchHost {
     this.dirty = false;
     this.failures = 0;
     this.transition("idle");
-    this.deps.onIdle?.();
   }
 
   /** Retries at once instead of waiting out the backoff (the browser came back online). */
@@ -184,7 +177,7 @@ export class WatchBatch implements WatchHost {
       r.confirmTimer = this.deps.clock.setTimeout(() => {
         r.confirmTimer = undefined;
         const n = r.unanswered.size;
-        r.abort.abort(new Error(`etcd answered ${n} watch creates not within ${confirmMs} ms`));
+        r.abort.abort(new Error(`${n} watch creates not answered within ${confirmMs} ms`));
         this.broken(r, r.abort.signal.reason);
       }, confirmMs);
     }
