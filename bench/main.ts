@@ -11,6 +11,7 @@ import { Etcd } from "../src/node.js";
 import { freePort } from "../test/harness/ports.js";
 import { type BridgeRow, runBridge } from "./bridge.js";
 import { type BrowserResult, runBrowser } from "./browser/run.js";
+import { runScale } from "./browser/scale-run.js";
 import { serve } from "./browser/server.js";
 import { type BundleRow, bundleSize } from "./bundle.js";
 import {
@@ -27,7 +28,7 @@ import { type KvClient, type KvRow, kvKey, kvValue, runKv } from "./node-kv.js";
 import { type Report, renderReport } from "./report.js";
 import { runWatch, type WatchResult } from "./watch.js";
 
-const sections = ["kv", "watch", "browser", "bridge", "bundle", "range"] as const;
+const sections = ["kv", "watch", "browser", "scale", "bridge", "bundle", "range"] as const;
 type Section = (typeof sections)[number];
 
 async function main(): Promise<void> {
@@ -168,6 +169,16 @@ async function main(): Promise<void> {
         ...timing,
         latencySamples: quick ? 50 : 200,
         watches: 50,
+        onStep: step,
+      });
+    }
+    if (only.has("scale")) {
+      report.scale = await runScale({
+        origin: page.origin,
+        bridgeUrl: page.bridgeUrl,
+        etcdUrl: etcd.url,
+        counts: [100, 500],
+        samples: quick ? 50 : 500,
         onStep: step,
       });
     }

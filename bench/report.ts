@@ -1,6 +1,7 @@
 // The one table of a run, and the notes that go with it (targets, machine, load, noise).
 import type { BridgeRow } from "./bridge.js";
 import type { BrowserResult } from "./browser/run.js";
+import type { ScaleResult } from "./browser/scale-run.js";
 import type { BundleRow } from "./bundle.js";
 import type { RangeRow } from "./large-range.js";
 import { int, kib, markdownTable, ms, pct, ratio } from "./lib/format.js";
@@ -20,6 +21,8 @@ export interface Report {
   /** The grpc watch figures again with `grpcClient: "connect-node"`. */
   watchConnectNode?: WatchResult[];
   browser: BrowserResult[];
+  /** Many watches in one tab (section "scale"). */
+  scale?: ScaleResult[];
   bridge: BridgeRow[];
   bundle: BundleRow[];
   /** Large Range: client CPU and wall time per call (section "range"). */
@@ -129,6 +132,25 @@ function browserRows(r: Report, rows: string[][]): void {
   }
 }
 
+function scaleRows(r: Report, rows: string[][]): void {
+  for (const s of r.scale ?? []) {
+    const area = `3b Chromium ${s.protocol}, ${s.watches} watches in one tab`;
+    const heap = s.heapPerWatch === undefined ? "–" : `${int(s.heapPerWatch)} B`;
+    rows.push([
+      area,
+      "all confirmed, ms",
+      s.confirmMs === undefined ? `**${s.confirmed}/${s.watches} confirmed**` : ms(s.confirmMs),
+      "–",
+      "–",
+      "–",
+      "one run",
+    ]);
+    rows.push([area, "put→event with all open", "–", "–", "–", lat(s.event), `n=${s.event.n}`]);
+    rows.push([area, "a get beside them", "–", "–", "–", lat(s.get), `n=${s.get.n}`]);
+    rows.push([area, "JS heap per watch (after GC)", heap, "–", "–", "–", "one run"]);
+  }
+}
+
 function bridgeRows(r: Report, rows: string[][]): void {
   for (const b of r.bridge) {
     rows.push([
@@ -220,6 +242,26 @@ function targets(r: Report): Target[] {
       });
     }
   }
+  for (const s of r.scale ?? []) {
+    const where = `${s.watches} watches in one tab, ${s.protocol}`;
+    if (s.watches === 500) {
+      out.push({
+        what: `${where}: all confirmed in < 2 s`,
+        value: s.confirmMs === undefined ? `${s.confirmed} confirmed` : `${ms(s.confirmMs)} ms`,
+        holds: s.confirmMs !== undefined && s.confirmMs < 2000,
+      });
+    }
+    out.push({
+      what: `${where}: put→event p99 < 50 ms`,
+      value: `${ms(s.event.p99)} ms`,
+      holds: s.event.n > 0 && s.event.p99 < 50,
+    });
+    out.push({
+      what: `${where}: a get beside them, p99 < 50 ms`,
+      value: `${ms(s.get.p99)} ms`,
+      holds: s.get.n > 0 && s.get.p99 < 50,
+    });
+  }
   for (const b of r.bundle) {
     out.push({
       what: `gzip bundle ≤ 60 KB, ${b.protocol}`,
@@ -236,6 +278,7 @@ export function renderReport(r: Report): string {
   watchRows(r.watch, "", rows);
   watchRows(r.watchConnectNode ?? [], " (connect-node)", rows);
   browserRows(r, rows);
+  scaleRows(r, rows);
   bridgeRows(r, rows);
   bundleRows(r, rows);
   rangeRows(r, rows);

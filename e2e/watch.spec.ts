@@ -88,7 +88,7 @@ for (const protocol of protocolNames) {
   });
 }
 
-test("the bridge reports a cancelled watch's stream closed", async ({
+test("the bridge carries the page's watches on one stream, and closes it after the last cancel", async ({
   dashboard,
   config,
   request,
@@ -103,20 +103,23 @@ test("the bridge reports a cancelled watch's stream closed", async ({
   await expect.poll(open).toBe(0);
 
   await dashboard.open("grpc-web");
-  // The key browser's live view holds one stream of its own.
+  // The key browser's live view watches through the shared request too.
   await expect(dashboard.page.getByTestId("kb-live")).toHaveAttribute("data-state", "watching");
   await expect.poll(open).toBe(1);
   const a = await dashboard.watch(`${unique}a`);
+  await expect.poll(open).toBe(1);
   const b = await dashboard.watch(`${unique}b`);
-  await expect.poll(open).toBe(3);
+  // Both watches share one request (re-issued with b's create, then the old one closed).
+  await expect.poll(open).toBe(1);
   await expect(dashboard.page.getByTestId("bridge-stats")).toHaveAttribute(
     "data-open-streams",
-    "3",
+    "1",
   );
 
   await a.getByTestId("watch-cancel").click();
   await expect(a).toHaveAttribute("data-state", "closed");
-  await expect.poll(open).toBe(2);
+  await expect(b).toHaveAttribute("data-state", "watching");
+  await expect.poll(open).toBe(1);
   await b.getByTestId("watch-cancel").click();
   await expect.poll(open).toBe(1);
   await expect(dashboard.page.getByTestId("bridge-stats")).toHaveAttribute(

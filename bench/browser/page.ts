@@ -5,6 +5,7 @@ import { Etcd } from "../../src/index.js";
 import { V2Client } from "../../src/v2/index.js";
 import { closedLoop } from "../lib/closed-loop.js";
 import { type Rate, Samples } from "../lib/stats.js";
+import { type ScaleReport, scale } from "./scale-page.js";
 
 export type PageProtocol = "grpc-web" | "gateway" | "v2";
 
@@ -240,6 +241,20 @@ async function closeWatches(): Promise<void> {
   many = undefined;
 }
 
+/** n watches in this tab on one client: see scale-page.ts. */
+async function scaleWatches(
+  protocol: "grpc-web" | "gateway",
+  n: number,
+  samples: number,
+): Promise<ScaleReport> {
+  const etcd = v3(protocol);
+  try {
+    return await scale(etcd, n, samples, `bench/page/scale/${protocol}/${n}/${Date.now()}/`);
+  } finally {
+    await etcd.close();
+  }
+}
+
 const api = {
   init(c: Config) {
     config = c;
@@ -252,6 +267,7 @@ const api = {
   markWrites,
   watchReport,
   closeWatches,
+  scaleWatches,
 };
 
 export type BenchPage = typeof api;

@@ -86,6 +86,14 @@ export class EndpointPool {
     if (i === this.pin) this.advancePin();
   }
 
+  /**
+   * Marks every endpoint unhealthy with this error (the browser went offline), leaving the pin
+   * where it is: the next success, a call's or the probe's, clears it.
+   */
+  reportOffline(error: Error): void {
+    for (let i = 0; i < this.states.length; i++) this.transition(i, "unhealthy", error, undefined);
+  }
+
   /** Replaces the endpoint list (autoSync), keeping what is known of the ones that stay. */
   replace(urls: readonly string[]): void {
     if (urls.length === 0) return;

@@ -1,5 +1,6 @@
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { ResponseError } from "../errors/etcd-error.js";
+import { framedStream } from "./grpc-web-stream.js";
 import type { TransportFactory } from "./protocol.js";
 
 /**
@@ -7,15 +8,23 @@ import type { TransportFactory } from "./protocol.js";
  * wrapped so that a response that is not gRPC-Web at all, such as a proxy's HTML error
  * page, fails as a ResponseError that names the status and content type.
  */
-export const grpcWebTransport: TransportFactory = ({ baseUrl, fetch }) => ({
-  transport: createGrpcWebTransport({
-    baseUrl,
-    useBinaryFormat: true,
-    fetch: checkedFetch(fetch ?? globalThis.fetch.bind(globalThis), baseUrl),
-  }),
-  // fetch keeps no connection of its own to close.
-  close: () => {},
-});
+export const grpcWebTransport: TransportFactory = ({ baseUrl, fetch }) => {
+  const checked = checkedFetch(fetch ?? globalThis.fetch.bind(globalThis), baseUrl);
+  const inner = createGrpcWebTransport({ baseUrl, useBinaryFormat: true, fetch: checked });
+  return {
+    transport: {
+      unary: inner.unary,
+      // Watch requests carry every watch of the client, so every message goes (connect-web
+      // would send the first only).
+      stream: (method, signal, timeoutMs, header, input, contextValues) =>
+        method.parent.typeName === "etcdserverpb.Watch" && method.methodKind === "server_streaming"
+          ? framedStream({ baseUrl, fetch: checked }, method, signal, timeoutMs, header, input)
+          : inner.stream(method, signal, timeoutMs, header, input, contextValues),
+    },
+    // fetch keeps no connection of its own to close.
+    close: () => {},
+  };
+};
 
 function checkedFetch(inner: typeof globalThis.fetch, endpoint: string): typeof globalThis.fetch {
   return async (input, init) => {

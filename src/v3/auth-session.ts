@@ -15,6 +15,8 @@ export interface Credentials {
  */
 export class AuthSession {
   private current: Promise<string> | undefined;
+  /** The current token once Authenticate answered. */
+  private arrived: string | undefined;
 
   constructor(private readonly credentials: Credentials) {}
 
@@ -25,8 +27,12 @@ export class AuthSession {
           { name: this.credentials.username, password: this.credentials.password },
           { signal },
         )
-        .then((res) => res.token);
+        .then((res) => {
+          if (this.current === p) this.arrived = res.token;
+          return res.token;
+        });
       this.current = p;
+      this.arrived = undefined;
       // A failed Authenticate must not stick: the next call tries again.
       p.catch(() => {
         if (this.current === p) this.current = undefined;
@@ -35,10 +41,19 @@ export class AuthSession {
     return this.current;
   }
 
-  /** Drops `token` if it is still the current one, so the next call authenticates again. */
+  /**
+   * Drops `token` if it is still the current one, so the next call authenticates again: at
+   * once when the current token has arrived, so that a call made right after gets a new one.
+   */
   invalidate(token: string): void {
-    void this.current?.then((t) => {
-      if (t === token) this.current = undefined;
+    const current = this.current;
+    if (this.arrived === token) {
+      this.current = undefined;
+      this.arrived = undefined;
+      return;
+    }
+    void current?.then((t) => {
+      if (t === token && this.current === current) this.current = undefined;
     });
   }
 

@@ -6,6 +6,7 @@ import {
 import { parseEndpoints } from "../endpoints/endpoint-url.js";
 import { type RetryOptions, withFailover } from "../endpoints/failover.js";
 import { HealthProbe } from "../endpoints/health-probe.js";
+import { listenToPage, type PageSignalSources, pageSources } from "../endpoints/page-signals.js";
 import { ContextError, InvalidInputError } from "../errors/etcd-error.js";
 import { Watch } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Bytes } from "../internal/bytes.js";
@@ -50,6 +51,7 @@ import { LiveView, type LiveViewOptions } from "./live-view.js";
 import { MaintenanceApi } from "./maintenance.js";
 import { serverStreaming } from "./streaming.js";
 import { Txn, txnRequest, txnResult } from "./txn.js";
+import { WatchBatch } from "./watch-batch.js";
 import { type WatchRequestInit, WatchStream } from "./watch-stream.js";
 import { Watcher, type WatchOptions } from "./watcher.js";
 
@@ -108,6 +110,13 @@ export interface EtcdOptions {
   fetch?: typeof globalThis.fetch | undefined;
   /** The WebSocket constructor for "gateway" streams. */
   webSocket?: WebSocketConstructor | undefined;
+  /**
+   * The page's `window` (online, offline) and `document` (visibility) to listen to; by default
+   * the runtime's own, if it has them; false for none. Back online, the client probes its
+   * endpoints and resumes broken watches at once instead of waiting out their backoff;
+   * offline, every endpoint's state says so; while the page is hidden, the probe pauses.
+   */
+  page?: PageSignalSources | false | undefined;
   /** @internal For tests. */
   clock?: Clock | undefined;
 }
@@ -142,7 +151,11 @@ export class EtcdClient implements Caller {
   private syncTimer: unknown;
   private readonly session: AuthSession | undefined;
   private sharedWatchStream: WatchStream | undefined;
+  private watchBatch: WatchBatch | undefined;
+  /** The token the last watch request went with, which a refusal may show stale. */
+  private watchToken: string | undefined;
   private readonly watchers = new Set<Watcher>();
+  private readonly stopListening: () => void;
 
   constructor(
     private readonly options: EtcdOptions,
@@ -231,8 +244,19 @@ export class EtcdClient implements Caller {
         timeoutMs: nonNegative(options.health?.timeoutMs, 2_000, "health.timeoutMs") || 2_000,
         clock: this.clock,
       });
-      this.probe.start();
     }
+    const page = options.page === false ? {} : (options.page ?? pageSources());
+    if (!page.document?.hidden) this.probe?.start();
+    this.stopListening = listenToPage(page, {
+      online: () => {
+        this.watchBatch?.wake();
+        this.sharedWatchStream?.wake();
+        if (this.probe && !page.document?.hidden) void this.probe.probeAll();
+      },
+      offline: () => this.pool.reportOffline(new Error("the browser is offline")),
+      visible: () => this.probe?.start(),
+      hidden: () => this.probe?.stop(),
+    });
     if (autoSync) this.scheduleSync(autoSync);
   }
 
@@ -290,9 +314,8 @@ export class EtcdClient implements Caller {
    * with options.signal, watcher.cancel(), or by leaving the for-await loop.
    *
    * On "grpc" and "gateway" every watch of the client shares one stream (one WebSocket on
-   * the gateway). On "grpc-web" each watch is its own HTTP request: over HTTP/1.1 a browser
-   * holds at most 6 per origin, so a 7th watch (and every call behind it) waits; serve the
-   * proxy over HTTPS (HTTP/2) to lift that.
+   * the gateway). On "grpc-web" (and "gateway" with auth) they share one request, issued
+   * again as watches come and go (watch-batch.ts): at most two connections at any moment.
    */
   watch(key: Bytes, options: WatchOptions = {}): Watcher {
     if (this.closing.signal.aborted) {
@@ -303,10 +326,11 @@ export class EtcdClient implements Caller {
     w.onStateChange((s) => {
       if (s === "closed" || s === "failed") this.watchers.delete(w);
     });
-    // etcd's WebSocket gateway does not pass a token on (etcd-io/etcd#19752), so with auth a
-    // gateway watch is a POST of its own, as on grpc-web.
+    // etcd's WebSocket gateway does not pass a token on (etcd-io/etcd#19752), so with auth
+    // gateway watches go by POST, batched as on grpc-web.
     if (this.protocol === "grpc-web" || (this.protocol === "gateway" && this.session)) {
-      this.newWatchStream(false).add(w);
+      this.watchBatch ??= this.newWatchBatch();
+      this.watchBatch.add(w);
     } else {
       this.sharedWatchStream ??= this.newWatchStream(true);
       this.sharedWatchStream.add(w);
@@ -329,19 +353,40 @@ export class EtcdClient implements Caller {
       clock: this.clock,
       backoff: this.options.retry?.backoff,
       classify: (e) => classifyV3(e, "watch"),
-      open: async (requests: AsyncIterable<WatchRequestInit>, signal: AbortSignal) => {
-        const endpoint = this.pool.order()[0] ?? this.pool.pinned;
-        const c = this.connection(endpoint);
-        const headers = this.session ? { token: await this.session.token(c, signal) } : undefined;
-        const res = await c.transport.stream(method, signal, undefined, headers, requests);
-        return {
-          responses: res.message,
-          done: (error: unknown) => {
-            if (error instanceof Error) this.pool.reportFailure(endpoint, error);
-          },
-        };
-      },
+      open: (requests, signal) => this.openWatch(method, requests, signal),
     });
+  }
+
+  private newWatchBatch(): WatchBatch {
+    const method = serverStreaming(Watch.method.watch);
+    return new WatchBatch({
+      clock: this.clock,
+      backoff: this.options.retry?.backoff,
+      confirmTimeoutMs: this.dialTimeoutMs,
+      authRefused: this.session && (() => this.session?.invalidate(this.watchToken ?? "")),
+      classify: (e) => classifyV3(e, "watch"),
+      open: (requests, signal) => this.openWatch(method, each(requests), signal),
+    });
+  }
+
+  private async openWatch(
+    method:
+      | typeof Watch.method.watch
+      | ReturnType<typeof serverStreaming<typeof Watch.method.watch>>,
+    requests: AsyncIterable<WatchRequestInit>,
+    signal: AbortSignal,
+  ) {
+    const endpoint = this.pool.order()[0] ?? this.pool.pinned;
+    const c = this.connection(endpoint);
+    this.watchToken = this.session && (await this.session.token(c, signal));
+    const headers = this.watchToken === undefined ? undefined : { token: this.watchToken };
+    const res = await c.transport.stream(method, signal, undefined, headers, requests);
+    return {
+      responses: res.message,
+      done: (error: unknown) => {
+        if (error instanceof Error) this.pool.reportFailure(endpoint, error);
+      },
+    };
   }
 
   // ---- endpoints ----
@@ -390,6 +435,7 @@ export class EtcdClient implements Caller {
     this.closing.abort(new ContextError("canceled", { message: "the client was closed" }));
     for (const d of this.inFlight) d.cancel(this.closing.signal.reason);
     this.inFlight.clear();
+    this.stopListening();
     this.probe?.stop();
     for (const w of [...this.watchers]) w.cancel();
     if (this.syncTimer !== undefined) this.clock.clearTimeout(this.syncTimer);
@@ -485,6 +531,10 @@ export class EtcdClient implements Caller {
     const t = this.syncTimer;
     if (typeof t === "object" && t !== null && "unref" in t) (t as { unref(): void }).unref();
   }
+}
+
+async function* each<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
 }
 
 function checkCredentials(auth: Credentials): Credentials {

@@ -334,6 +334,21 @@ describe("a broken stream", () => {
     expect(a.w.state).toBe("reconnecting");
   });
 
+  it("wake() reopens at once instead of waiting out the backoff (the browser is back online)", async () => {
+    const { clock, watch, opens, last, stream } = setup();
+    watch("a");
+    await flush();
+    last().answer(created(0n, 10n));
+    await flush();
+    last().responses.fail(new StreamError("connection reset"));
+    await clock.advance(50);
+    expect(opens()).toBe(1);
+    stream.wake();
+    await flush();
+    expect(opens()).toBe(2);
+    expect(clock.timers.size).toBe(0);
+  });
+
   it("backs off longer after each failed open, and starts over once a watch is created", async () => {
     const { clock, watch, opens, last } = setup(true, 2);
     watch("a");

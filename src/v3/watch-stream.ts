@@ -56,6 +56,8 @@ export class WatchStream implements WatchHost {
   private closing:
     | { ids: Set<bigint>; timer: unknown; done: () => void; drained: Promise<void> }
     | undefined;
+  /** The backoff wait between attempts, which wake() cuts short. */
+  private napping: AbortController | undefined;
 
   constructor(private readonly deps: WatchStreamDeps) {}
 
@@ -136,6 +138,11 @@ export class WatchStream implements WatchHost {
     this.requests?.push({ requestUnion: { case: "cancelRequest", value: { watchId: id } } });
   }
 
+  /** Reopens at once instead of waiting out the backoff (the browser came back online). */
+  wake(): void {
+    this.napping?.abort();
+  }
+
   private async run(): Promise<void> {
     this.running = true;
     let failures = 0;
@@ -176,7 +183,11 @@ export class WatchStream implements WatchHost {
           break;
         }
         for (const w of this.watchers) w.connecting(true);
-        await sleep(backoffDelay(failures++, this.deps.backoff), undefined, this.deps.clock);
+        const nap = new AbortController();
+        this.napping = nap;
+        const delay = backoffDelay(failures++, this.deps.backoff);
+        await sleep(delay, nap.signal, this.deps.clock).catch(() => {});
+        this.napping = undefined;
       }
     } finally {
       this.running = false;

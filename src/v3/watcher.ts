@@ -166,8 +166,11 @@ export class Watcher implements AsyncIterable<WatchResponse> {
     return this.current === "closed" || this.current === "failed";
   }
 
-  /** @internal The create request, resuming where the last delivery left off. */
-  createRequest(): MessageInitShape<typeof WatchCreateRequestSchema> {
+  /**
+   * @internal The create request, resuming where the last delivery left off; with the
+   * watch_id the client chose for it when one request carries several watches.
+   */
+  createRequest(watchId?: bigint): MessageInitShape<typeof WatchCreateRequestSchema> {
     const filters: WatchCreateRequest_FilterType[] = [];
     if (this.options.filters?.noPut) filters.push(WatchCreateRequest_FilterType.NOPUT);
     if (this.options.filters?.noDelete) filters.push(WatchCreateRequest_FilterType.NODELETE);
@@ -180,6 +183,7 @@ export class Watcher implements AsyncIterable<WatchResponse> {
       progressNotify: this.options.progressNotify ?? false,
       filters,
       fragment: true,
+      ...(watchId === undefined ? {} : { watchId }),
     };
   }
 

@@ -1,7 +1,8 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ResponseError } from "../../errors/etcd-error.js";
-import { Maintenance } from "../../gen/etcdserverpb/rpc_pb.js";
+import { Maintenance, Watch } from "../../gen/etcdserverpb/rpc_pb.js";
+import { serverStreaming } from "../../v3/streaming.js";
 import { createGatewayTransport } from "./gateway-transport.js";
 import type { FetchFn } from "./http-post.js";
 
@@ -42,6 +43,35 @@ const line = (blob: string, remaining: number, version = "") =>
   `${JSON.stringify({ result: { blob: base64(blob), remaining_bytes: String(remaining), version } })}\n`;
 
 describe("server streams over POST", () => {
+  it("POSTs several request messages one JSON a line (several watches in one POST /v3/watch)", async () => {
+    const sent: string[] = [];
+    const fetch: FetchFn = async (url, init) => {
+      sent.push(`${url} ${String(init.body)}`);
+      return streamed([
+        enc(`${JSON.stringify({ result: { watch_id: "1", created: true } })}\n`),
+        enc(`${JSON.stringify({ result: { watch_id: "2", created: true } })}\n`),
+      ]);
+    };
+    const transport = createGatewayTransport({ baseUrl: "http://etcd:2379", fetch });
+    async function* creates() {
+      yield {
+        requestUnion: { case: "createRequest" as const, value: { key: enc("a"), watchId: 1n } },
+      };
+      yield {
+        requestUnion: { case: "createRequest" as const, value: { key: enc("b"), watchId: 2n } },
+      };
+    }
+    const method = serverStreaming(Watch.method.watch);
+    const res = await transport.stream(method, undefined, undefined, undefined, creates());
+    const { items, error } = await collect(res.message);
+    expect(error).toBeUndefined();
+    expect(items.map((m) => m.watchId)).toEqual([1n, 2n]);
+    expect(sent).toEqual([
+      'http://etcd:2379/v3/watch {"create_request":{"key":"YQ==","watch_id":"1"}}\n' +
+        '{"create_request":{"key":"Yg==","watch_id":"2"}}',
+    ]);
+  });
+
   it("POSTs the one request and reads one message a line, however the body is cut", async () => {
     const text = line("héllo ", 6) + line("wörld", 0, "3.6.ü");
     const bytes = enc(text);

@@ -7,12 +7,16 @@ import { decodeStreamMessage, encodeRequest, parseJson } from "./json-codec.js";
 /**
  * A server-streaming call (Maintenance.Snapshot, or a server-streaming copy of Watch): one POST
  * of the request, and a body of newline-separated JSON messages, {"result": ...} or {"error": ...}.
+ * Several request messages go one per line: etcd's gateway reads each as a request of the
+ * stream, so one POST /v3/watch carries many watches (each with its own watch_id).
  */
 export async function fetchServerStream<I extends DescMessage, O extends DescMessage>(
   http: GatewayHttp,
   req: StreamRequest<I, O>,
 ): Promise<StreamResponse<I, O>> {
-  const body = encodeRequest(req.method.input, await onlyMessage(req.message));
+  const body = (await requestMessages(req.message))
+    .map((m) => encodeRequest(req.method.input, m))
+    .join("\n");
   const res = await post(http, req.url, req.header, body, req.signal);
   const source = responseSource(http.endpoint, req.url, res);
   if (!res.ok || !isJson(source.contentType)) {
@@ -80,8 +84,10 @@ async function* lines(
   }
 }
 
-/** The one request message of a server-streaming call. */
-async function onlyMessage<T>(input: AsyncIterable<T>): Promise<T> {
-  for await (const message of input) return message;
-  throw new ConnectError("a server-streaming call needs one request message", Code.InvalidArgument);
+/** The request messages of a server-streaming call: at least one. */
+async function requestMessages<T>(input: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const message of input) all.push(message);
+  if (all.length > 0) return all;
+  throw new ConnectError("a server-streaming call needs a request message", Code.InvalidArgument);
 }
