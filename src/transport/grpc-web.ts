@@ -1,11 +1,13 @@
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { ResponseError } from "../errors/etcd-error.js";
+import { fetchFailure } from "./fetch-failure.js";
 import type { TransportFactory } from "./protocol.js";
 
 /**
  * Binary gRPC-Web through Envoy or etcd-web-bridge, over fetch (connect-web). fetch is
  * wrapped so that a response that is not gRPC-Web at all, such as a proxy's HTML error
- * page, fails as a ResponseError that names the status and content type.
+ * page, fails as a ResponseError that names the status and content type, and a fetch that
+ * throws is Unavailable, as on the other protocols (fetchFailure).
  */
 export const grpcWebTransport: TransportFactory = ({ baseUrl, fetch }) => ({
   transport: createGrpcWebTransport({
@@ -19,7 +21,13 @@ export const grpcWebTransport: TransportFactory = ({ baseUrl, fetch }) => ({
 
 function checkedFetch(inner: typeof globalThis.fetch, endpoint: string): typeof globalThis.fetch {
   return async (input, init) => {
-    const res = await inner(input, init);
+    let res: Response;
+    try {
+      res = await inner(input, init);
+    } catch (e) {
+      if (init?.signal?.aborted) throw e;
+      throw fetchFailure(String(input instanceof Request ? input.url : input), e);
+    }
     const contentType = res.headers.get("content-type") ?? "";
     if (!contentType.startsWith("application/grpc-web")) {
       await res.body?.cancel().catch(() => {});
