@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { pageLocation } from "../internal/page.js";
 
 /**
  * A fetch that threw before any response came: the same Unavailable status on every protocol
@@ -8,7 +9,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
  * In a page, fetch says only "Failed to fetch", whether the server is down or its CORS answer
  * did not allow the page's origin; a request to another origin names both causes.
  */
-export function fetchFailure(url: string, cause: unknown, page = pageOrigin()): ConnectError {
+export function fetchFailure(
+  url: string,
+  cause: unknown,
+  page = pageLocation()?.origin,
+): ConnectError {
   const detail = cause instanceof Error ? `: ${cause.message}` : "";
   return new ConnectError(
     `cannot reach ${url}${detail}${corsHint(url, page)}`,
@@ -30,10 +35,4 @@ function corsHint(url: string, page: string | undefined): string {
   // A same-origin request is not subject to CORS.
   if (target === page) return "";
   return ` (from a page on ${page}: either ${target} is down, or it does not allow this origin through CORS: etcd's --cors, or etcd-web-bridge's --allow-origin, must list ${page})`;
-}
-
-/** The page's origin in a browser (or a worker); undefined in Node. */
-function pageOrigin(): string | undefined {
-  const location = (globalThis as { location?: { origin?: unknown } }).location;
-  return typeof location?.origin === "string" ? location.origin : undefined;
 }
