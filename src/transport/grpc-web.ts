@@ -1,10 +1,10 @@
-import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { ResponseError } from "../errors/etcd-error.js";
 import { fetchFailure } from "./fetch-failure.js";
+import { createGrpcWebTransport } from "./grpc-web/grpc-web-transport.js";
 import type { TransportFactory } from "./protocol.js";
 
 /**
- * Binary gRPC-Web through Envoy or etcd-web-bridge, over fetch (connect-web). fetch is
+ * Binary gRPC-Web through Envoy or etcd-web-bridge, over fetch (grpc-web/). fetch is
  * wrapped so that a response that is not gRPC-Web at all, such as a proxy's HTML error
  * page, fails as a ResponseError that names the status and content type, and a fetch that
  * throws is Unavailable, as on the other protocols (fetchFailure).
@@ -12,7 +12,6 @@ import type { TransportFactory } from "./protocol.js";
 export const grpcWebTransport: TransportFactory = ({ baseUrl, fetch }) => ({
   transport: createGrpcWebTransport({
     baseUrl,
-    useBinaryFormat: true,
     fetch: checkedFetch(fetch ?? globalThis.fetch.bind(globalThis), baseUrl),
   }),
   // fetch keeps no connection of its own to close.
