@@ -14,7 +14,7 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { connectNodeGrpc } from "./grpc/connect-node.node.js";
+import { connectNodeTransport } from "./grpc/connect-node-optional.node.js";
 import { GrpcCall } from "./grpc/grpc-call.node.js";
 import { H2Client } from "./grpc/h2-client.node.js";
 import { defaultSessionOptions } from "./grpc/h2-session.node.js";
@@ -30,8 +30,9 @@ import type { TransportFactory } from "./protocol.js";
  * etcd rejects pings more often than every 5 s. `grpcClient: "connect-node"` takes connect-node
  * over node:http2 instead.
  */
-export const grpcTransport: TransportFactory = ({ baseUrl, grpcClient, tls }) => {
-  if (grpcClient === "connect-node") return connectNodeGrpc(baseUrl, nodeTls(tls));
+export const grpcTransport: TransportFactory = (settings) => {
+  const { baseUrl, grpcClient, tls } = settings;
+  if (grpcClient === "connect-node") return connectNodeTransport(settings);
   const client = new H2Client(baseUrl, { ...defaultSessionOptions, tls: nodeTls(tls) });
   const prefix = new URL(baseUrl).pathname.replace(/\/$/, "");
   const blocks = new Map<string, Buffer>();
