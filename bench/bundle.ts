@@ -1,9 +1,11 @@
-// Section 5: the gzip size of a minimal browser app (get, put, watch) per protocol.
+// Section 5: the gzip size of a minimal browser app (get, put, watch) per protocol and entry.
 import { gzipSync } from "node:zlib";
 import { build, type Metafile } from "esbuild";
 
 export interface BundleRow {
   protocol: "grpc-web" | "gateway";
+  /** The package entry the app imports: "etcd-web/grpc-web", "etcd-web/gateway" or "etcd-web". */
+  imports: string;
   entry: string;
   /** What the page loads: its entry chunk and every chunk it imports, its protocol's included. */
   minifiedBytes: number;
@@ -27,8 +29,18 @@ const protocolFile: Record<BundleRow["protocol"], string> = {
  */
 export async function bundleSize(
   protocol: BundleRow["protocol"],
+  imports: string,
   entry: string,
 ): Promise<BundleRow> {
+  return (await bundlePage(protocol, imports, entry)).row;
+}
+
+/** bundleSize's row, and the source files in what the page loads. */
+export async function bundlePage(
+  protocol: BundleRow["protocol"],
+  imports: string,
+  entry: string,
+): Promise<{ row: BundleRow; loadedInputs: string[] }> {
   const out = await build({
     entryPoints: [entry],
     bundle: true,
@@ -44,6 +56,7 @@ export async function bundleSize(
   });
   const loaded = loadedOutputs(out.metafile, protocolFile[protocol]);
   const byPackage = new Map<string, number>();
+  const loadedInputs: string[] = [];
   let minifiedBytes = 0;
   let gzipBytes = 0;
   let notLoadedBytes = 0;
@@ -58,13 +71,15 @@ export async function bundleSize(
     for (const [input, { bytesInOutput }] of Object.entries(
       out.metafile.outputs[key]?.inputs ?? {},
     )) {
+      loadedInputs.push(input);
       const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
       const name = m?.[1] ?? input.replace(/^(src\/[^/]+)\/.*/, "$1/");
       byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
     }
   }
-  return {
+  const row = {
     protocol,
+    imports,
     entry,
     minifiedBytes,
     gzipBytes,
@@ -74,6 +89,7 @@ export async function bundleSize(
       .slice(0, 6)
       .map(([input, b]) => ({ input, bytes: b })),
   };
+  return { row, loadedInputs };
 }
 
 /**
@@ -99,3 +115,14 @@ export function loadedOutputs(meta: Metafile, protocolInput: string): Set<string
   if (entry) visit(entry);
   return loaded;
 }
+
+/** The pages bench and test/bundle measure: one per protocol, from its own entry and from "etcd-web". */
+export const bundlePages: ReadonlyArray<[BundleRow["protocol"], string, string]> = [
+  ["grpc-web", "etcd-web/grpc-web", "bench/browser/minimal-grpc-web.ts"],
+  ["gateway", "etcd-web/gateway", "bench/browser/minimal-gateway.ts"],
+  ["grpc-web", "etcd-web", "bench/browser/minimal-lazy-grpc-web.ts"],
+  ["gateway", "etcd-web", "bench/browser/minimal-lazy-gateway.ts"],
+];
+
+/** The limit test/bundle enforces for a get+put+watch page from its protocol's own entry. */
+export const bundleLimitBytes = 40 * 1024;

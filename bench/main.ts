@@ -12,7 +12,7 @@ import { freePort } from "../test/harness/ports.js";
 import { type BridgeRow, runBridge } from "./bridge.js";
 import { type BrowserResult, runBrowser } from "./browser/run.js";
 import { serve } from "./browser/server.js";
-import { type BundleRow, bundleSize } from "./bundle.js";
+import { type BundleRow, bundlePages, bundleSize } from "./bundle.js";
 import { startEtcd } from "./lib/etcd.js";
 import { LoadLog, machine } from "./lib/machine.js";
 import { buildPage, startPageServer } from "./lib/page-server.js";
@@ -175,10 +175,10 @@ async function main(): Promise<void> {
     }
     if (only.has("bundle")) {
       step("bundle");
-      report.bundle = [
-        await bundleSize("grpc-web", join("bench", "browser", "minimal-grpc-web.ts")),
-        await bundleSize("gateway", join("bench", "browser", "minimal-gateway.ts")),
-      ];
+      report.bundle = [];
+      for (const [protocol, imports, page] of bundlePages) {
+        report.bundle.push(await bundleSize(protocol, imports, page));
+      }
     }
     step("end");
   } finally {

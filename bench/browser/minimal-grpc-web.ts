@@ -1,4 +1,4 @@
-// The smallest useful browser app over grpc-web: get, put and watch. Bundled for its gzip size.
+// The smallest useful browser app over grpc-web (etcd-web/grpc-web): get, put and watch. Bundled for its gzip size.
 import { Etcd } from "../../src/grpc-web.js";
 
 const etcd = new Etcd({ endpoints: [`${location.origin}/etcd`], protocol: "grpc-web" });
