@@ -25,7 +25,7 @@ import type { TransportFactory } from "./protocol.js";
 /**
  * HTTP/2 gRPC straight to etcd, on etcd-web's own HTTP/2 session (grpc/h2-session.node.ts):
  * one connection per endpoint, reused by every call and closed by close(). node:http2 and
- * connect's call pipeline cost about 6 times the CPU per call (bench/RESULTS.md), which made
+ * connect's call pipeline cost about ten times the CPU per call (bench/RESULTS.md), which made
  * the client, not etcd, the limit. Idle connections with open streams are pinged every 30 s;
  * etcd rejects pings more often than every 5 s. `grpcClient: "connect-node"` takes connect-node
  * over node:http2 instead.
