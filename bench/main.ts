@@ -13,7 +13,7 @@ import { type BridgeRow, runBridge } from "./bridge.js";
 import { type BrowserResult, runBrowser } from "./browser/run.js";
 import { runScale } from "./browser/scale-run.js";
 import { serve } from "./browser/server.js";
-import { type BundleRow, bundleSize } from "./bundle.js";
+import { type BundleRow, bundlePages, bundleSize } from "./bundle.js";
 import {
   etcd3RangeClient,
   etcdWebRangeClient,
@@ -194,10 +194,10 @@ async function main(): Promise<void> {
     }
     if (only.has("bundle")) {
       step("bundle");
-      report.bundle = [
-        await bundleSize("grpc-web", join("bench", "browser", "minimal-grpc-web.ts")),
-        await bundleSize("gateway", join("bench", "browser", "minimal-gateway.ts")),
-      ];
+      report.bundle = [];
+      for (const [protocol, imports, page] of bundlePages) {
+        report.bundle.push(await bundleSize(protocol, imports, page));
+      }
     }
     if (only.has("range")) {
       // A 13 MiB Range may take longer than the 5 s attempt limit on a loaded machine.

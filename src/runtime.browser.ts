@@ -1,11 +1,18 @@
-import { gatewayTransport } from "./transport/gateway.js";
-import { grpcWebTransport } from "./transport/grpc-web.js";
+import { lazyTransport } from "./transport/lazy.js";
 import type { Runtime } from "./transport/protocol.js";
 
-/** What a browser (or any fetch-only runtime) speaks: grpc-web and etcd's gateway. */
+/**
+ * What a browser (or any fetch-only runtime) speaks: grpc-web and etcd's gateway. Each is
+ * loaded on first use, so that an app's bundle holds the code of the one it speaks only.
+ */
 export const browserRuntime: Runtime = {
   name: "browser",
   defaultProtocol: "grpc-web",
-  transports: { "grpc-web": grpcWebTransport, gateway: gatewayTransport },
+  transports: {
+    "grpc-web": lazyTransport(
+      async () => (await import("./transport/grpc-web.js")).grpcWebTransport,
+    ),
+    gateway: lazyTransport(async () => (await import("./transport/gateway.js")).gatewayTransport),
+  },
   webSocket: typeof WebSocket === "undefined" ? undefined : WebSocket,
 };

@@ -1,5 +1,5 @@
-// The smallest useful browser app over etcd's JSON gateway: get, put and watch. Bundled for its gzip size.
-import { Etcd } from "../../src/index.js";
+// The smallest useful browser app over etcd's JSON gateway (etcd-web/gateway): get, put and watch. Bundled for its gzip size.
+import { Etcd } from "../../src/gateway.js";
 
 const etcd = new Etcd({ endpoints: ["http://127.0.0.1:2379"], protocol: "gateway" });
 await etcd.put("greeting", "hello");

@@ -1,5 +1,5 @@
-// The smallest useful browser app over grpc-web: get, put and watch. Bundled for its gzip size.
-import { Etcd } from "../../src/index.js";
+// The smallest useful browser app over grpc-web (etcd-web/grpc-web): get, put and watch. Bundled for its gzip size.
+import { Etcd } from "../../src/grpc-web.js";
 
 const etcd = new Etcd({ endpoints: [`${location.origin}/etcd`], protocol: "grpc-web" });
 await etcd.put("greeting", "hello");

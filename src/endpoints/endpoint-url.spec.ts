@@ -74,3 +74,32 @@ describe("parseEndpoints", () => {
     expect(() => parseEndpoints(["http://a:2379", "a:2379"])).toThrow(InvalidInputError);
   });
 });
+
+describe("a relative endpoint", () => {
+  it.each([
+    ["/etcd", "http://localhost:5173/etcd"],
+    ["/etcd/", "http://localhost:5173/etcd"],
+    ["./etcd", "http://localhost:5173/app/etcd"],
+    ["/", "http://localhost:5173"],
+  ])("%s resolves against the page's location, to %s", (raw, url) => {
+    expect(parseEndpoint(raw, "endpoints", "http://localhost:5173/app/index.html")).toBe(url);
+  });
+
+  it("is refused without a page (Node), saying why", () => {
+    const e = refusal(() => parseEndpoint("/etcd", "endpoints", undefined));
+    expect(e.field).toBe("endpoints");
+    expect(e.message).toContain('"/etcd" is a relative URL, which only a page can resolve');
+  });
+
+  it("is resolved by default against globalThis.location, as in a page", () => {
+    const g = globalThis as { location?: unknown };
+    expect(g.location).toBeUndefined();
+    g.location = { href: "https://app.example/x", origin: "https://app.example" };
+    try {
+      expect(parseEndpoints(["/etcd"])).toEqual(["https://app.example/etcd"]);
+    } finally {
+      delete g.location;
+    }
+    expect(() => parseEndpoints(["/etcd"])).toThrow(/relative URL/);
+  });
+});

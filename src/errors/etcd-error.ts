@@ -20,13 +20,17 @@ export type EtcdErrorKind =
   | "concurrency";
 
 export abstract class EtcdError extends Error {
+  /**
+   * The class's name, written out in each class: `new.target.name` would be whatever a
+   * minifier renamed the class to ("Sa" instead of "ClusterError").
+   */
+  abstract override readonly name: string;
   abstract readonly kind: EtcdErrorKind;
   /** The endpoint the error came from, when one did. */
   readonly endpoint: string | undefined;
 
   constructor(message: string, options: { cause?: unknown; endpoint?: string | undefined } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
     this.endpoint = options.endpoint;
   }
 }
@@ -36,6 +40,7 @@ export type ContextReason = "canceled" | "deadline-exceeded";
 /** The call's AbortSignal fired (canceled) or its timeoutMs passed (deadline-exceeded). */
 export class ContextError extends EtcdError {
   readonly kind = "context";
+  override readonly name = "ContextError";
 
   constructor(
     readonly reason: ContextReason,
@@ -61,6 +66,7 @@ export interface EndpointFailure {
  */
 export class ClusterError extends EtcdError {
   readonly kind = "cluster";
+  override readonly name = "ClusterError";
   readonly maybeApplied: boolean;
 
   constructor(
@@ -80,6 +86,7 @@ export class ClusterError extends EtcdError {
 /** A response that is not a valid etcd response: wrong content type, undecodable body, missing header. */
 export class ResponseError extends EtcdError {
   readonly kind = "response";
+  override readonly name = "ResponseError";
 
   constructor(
     message: string,
@@ -98,6 +105,7 @@ export class ResponseError extends EtcdError {
 /** The caller's input cannot be sent: an empty key, a value over the size limit, a bad URL. */
 export class InvalidInputError extends EtcdError {
   readonly kind = "invalid-input";
+  override readonly name = "InvalidInputError";
 
   constructor(
     message: string,

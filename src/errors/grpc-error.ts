@@ -131,6 +131,7 @@ export function etcdReason(message: string): EtcdReason {
 /** A gRPC status from etcd (or from a proxy in front of it), with etcd's reason as a field. */
 export class GrpcError extends EtcdError {
   readonly kind = "grpc";
+  override readonly name = "GrpcError";
   /** The gRPC status code (the same numbers as @connectrpc/connect's Code). */
   readonly code: Code;
   /** etcd's reason; "unknown" when the message was not one of etcd's. */

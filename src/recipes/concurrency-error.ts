@@ -13,6 +13,7 @@ export type ConcurrencyReason = "session-expired" | "not-leader" | "too-many-con
 /** A session, lock, election or STM recipe could not do what was asked. */
 export class ConcurrencyError extends EtcdError {
   readonly kind = "concurrency";
+  override readonly name = "ConcurrencyError";
 
   constructor(
     readonly reason: ConcurrencyReason,

@@ -1,34 +1,32 @@
-import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { ResponseError } from "../errors/etcd-error.js";
-import { framedStream } from "./grpc-web-stream.js";
+import { fetchFailure } from "./fetch-failure.js";
+import { createGrpcWebTransport } from "./grpc-web/grpc-web-transport.js";
 import type { TransportFactory } from "./protocol.js";
 
 /**
- * Binary gRPC-Web through Envoy or etcd-web-bridge, over fetch (connect-web). fetch is
+ * Binary gRPC-Web through Envoy or etcd-web-bridge, over fetch (grpc-web/). fetch is
  * wrapped so that a response that is not gRPC-Web at all, such as a proxy's HTML error
- * page, fails as a ResponseError that names the status and content type.
+ * page, fails as a ResponseError that names the status and content type, and a fetch that
+ * throws is Unavailable, as on the other protocols (fetchFailure).
  */
-export const grpcWebTransport: TransportFactory = ({ baseUrl, fetch }) => {
-  const checked = checkedFetch(fetch ?? globalThis.fetch.bind(globalThis), baseUrl);
-  const inner = createGrpcWebTransport({ baseUrl, useBinaryFormat: true, fetch: checked });
-  return {
-    transport: {
-      unary: inner.unary,
-      // Watch requests carry every watch of the client, so every message goes (connect-web
-      // would send the first only).
-      stream: (method, signal, timeoutMs, header, input, contextValues) =>
-        method.parent.typeName === "etcdserverpb.Watch" && method.methodKind === "server_streaming"
-          ? framedStream({ baseUrl, fetch: checked }, method, signal, timeoutMs, header, input)
-          : inner.stream(method, signal, timeoutMs, header, input, contextValues),
-    },
-    // fetch keeps no connection of its own to close.
-    close: () => {},
-  };
-};
+export const grpcWebTransport: TransportFactory = ({ baseUrl, fetch }) => ({
+  transport: createGrpcWebTransport({
+    baseUrl,
+    fetch: checkedFetch(fetch ?? globalThis.fetch.bind(globalThis), baseUrl),
+  }),
+  // fetch keeps no connection of its own to close.
+  close: () => {},
+});
 
 function checkedFetch(inner: typeof globalThis.fetch, endpoint: string): typeof globalThis.fetch {
   return async (input, init) => {
-    const res = await inner(input, init);
+    let res: Response;
+    try {
+      res = await inner(input, init);
+    } catch (e) {
+      if (init?.signal?.aborted) throw e;
+      throw fetchFailure(String(input instanceof Request ? input.url : input), e);
+    }
     const contentType = res.headers.get("content-type") ?? "";
     if (!contentType.startsWith("application/grpc-web")) {
       await res.body?.cancel().catch(() => {});

@@ -14,7 +14,7 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { connectNodeGrpc } from "./grpc/connect-node.node.js";
+import { connectNodeTransport } from "./grpc/connect-node-optional.node.js";
 import { GrpcCall } from "./grpc/grpc-call.node.js";
 import { H2Client } from "./grpc/h2-client.node.js";
 import { defaultSessionOptions } from "./grpc/h2-session.node.js";
@@ -25,15 +25,14 @@ import type { TransportFactory } from "./protocol.js";
 /**
  * HTTP/2 gRPC straight to etcd, on etcd-web's own HTTP/2 session (grpc/h2-session.node.ts):
  * one connection per endpoint, reused by every call and closed by close(). node:http2 and
- * connect's call pipeline cost about 6 times the CPU per call (bench/RESULTS.md), which made
+ * connect's call pipeline cost about ten times the CPU per call (bench/RESULTS.md), which made
  * the client, not etcd, the limit. Idle connections with open streams are pinged every 30 s;
  * etcd rejects pings more often than every 5 s. `grpcClient: "connect-node"` takes connect-node
  * over node:http2 instead.
  */
-export const grpcTransport: TransportFactory = ({ baseUrl, grpcClient, tls, maxResponseBytes }) => {
-  if (grpcClient === "connect-node") {
-    return connectNodeGrpc(baseUrl, nodeTls(tls), maxResponseBytes);
-  }
+export const grpcTransport: TransportFactory = (settings) => {
+  const { baseUrl, grpcClient, tls, maxResponseBytes } = settings;
+  if (grpcClient === "connect-node") return connectNodeTransport(settings);
   const client = new H2Client(baseUrl, { ...defaultSessionOptions, tls: nodeTls(tls) });
   const prefix = new URL(baseUrl).pathname.replace(/\/$/, "");
   const blocks = new Map<string, Buffer>();

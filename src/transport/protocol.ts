@@ -53,9 +53,10 @@ export interface EndpointTransport {
 
 export type TransportFactory = (settings: TransportSettings) => EndpointTransport;
 
-/** What one runtime (browser or Node) can speak. */
+/** What one runtime (browser or Node), or one single-protocol entry, can speak. */
 export interface Runtime {
-  readonly name: "browser" | "node";
+  /** For errors: "browser", "node", or the entry ("etcd-web/grpc-web"). */
+  readonly name: string;
   readonly defaultProtocol: Protocol;
   readonly transports: Partial<Record<Protocol, TransportFactory>>;
   readonly webSocket?: WebSocketConstructor | undefined;

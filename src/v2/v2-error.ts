@@ -38,6 +38,7 @@ const names = new Map<number, V2ErrorCodeName>(
  */
 export class V2Error extends EtcdError {
   readonly kind = "v2";
+  override readonly name = "V2Error";
   readonly errorCode: number;
   /** etcd's "cause": usually the key, or the failed comparison ("[old != new]"). */
   readonly errorCause: string | undefined;

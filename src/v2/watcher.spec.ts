@@ -102,10 +102,10 @@ describe("watcher", () => {
     const w = c.keys.watcher("/d", { afterIndex: 5, recursive: true, signal: ac.signal });
     const [resync] = await take(w, 1);
     expect(resync).toMatchObject({ action: "resync", etcdIndex: 2002 });
-    const rest = take(w, 1).catch((e) => e);
+    const rest = take(w, 1);
     await sleep(10);
     ac.abort();
-    expect(await rest).toBeInstanceOf(ContextError);
+    expect(await rest).toEqual([]);
     expect(params(calls[2]).waitIndex).toBe("2003");
   });
 
@@ -143,13 +143,40 @@ describe("watcher", () => {
     expect(c.endpoints()[0]?.health).toBe("healthy");
   });
 
-  it("ends with a ContextError when its signal fires while it waits", async () => {
-    const { c } = server((r) => delayedBody(r.signal, hang()));
+  it("ends quietly when its signal fires while it waits, as a v3 watch does", async () => {
+    const { c, calls } = server((r) => delayedBody(r.signal, hang()));
     const ac = new AbortController();
     const p = take(c.keys.watcher("/k", { signal: ac.signal }), 1);
     await sleep(10);
     ac.abort();
-    await expect(p).rejects.toMatchObject({ kind: "context", reason: "canceled" });
+    expect(await p).toEqual([]);
+    // The poll in flight was aborted with it.
+    expect(calls[0]?.signal.aborted).toBe(true);
+  });
+
+  it("ends quietly when its signal fired between events, and at once when it already had", async () => {
+    const { c, calls } = server(event("set", "/k", "1", 9), (r) => delayedBody(r.signal, hang()));
+    const ac = new AbortController();
+    const w = c.keys.watcher("/k", { signal: ac.signal });
+    const seen: string[] = [];
+    for await (const ev of w) {
+      seen.push(ev.action);
+      ac.abort();
+    }
+    expect(seen).toEqual(["set"]);
+    expect(calls).toHaveLength(1);
+    expect(await take(c.keys.watcher("/k", { signal: ac.signal }), 1)).toEqual([]);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("ends with a ContextError when its timeoutMs passes, even with a signal", async () => {
+    // Only the caller's own abort ends it quietly: a deadline is a failure to report.
+    const { c } = server((r) => delayedBody(r.signal, hang()));
+    const ac = new AbortController();
+    const e = await take(c.keys.watcher("/k", { signal: ac.signal, timeoutMs: 20 }), 1).catch(
+      (x) => x,
+    );
+    expect(e).toMatchObject({ kind: "context", reason: "deadline-exceeded" });
   });
 
   it("is not cut by headerTimeoutPerRequestMs once etcd sent the headers", async () => {

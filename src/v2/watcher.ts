@@ -1,4 +1,4 @@
-import { InvalidInputError } from "../errors/etcd-error.js";
+import { ContextError, InvalidInputError } from "../errors/etcd-error.js";
 import { backoffDelay, sleep } from "../internal/backoff.js";
 import type { CallOptions } from "../internal/call-options.js";
 import type { Clock } from "../internal/clock.js";
@@ -23,8 +23,10 @@ type Snapshot = (deadline: Deadline) => Promise<RawAnswer>;
  * skipped while etcd still has it. When it no longer does (401), a V2Resync is yielded and
  * the watch goes on from the key's current state.
  *
- * The iteration ends with the error that stopped it: a ContextError when the signal fired,
- * a ClusterError when no endpoint answered. `afterIndex` then tells where to start again.
+ * The caller's signal ends the iteration quietly, as it ends a v3 watch: whoever aborted
+ * knows why, and a for-await loop over a cancelled watch should just stop. Anything else
+ * ends it with the error that stopped it: a ContextError "deadline-exceeded" when timeoutMs
+ * passed, a ClusterError when no endpoint answered. `afterIndex` then tells where to go on.
  */
 export class V2Watcher implements AsyncIterable<V2WatchEvent> {
   private after: number | undefined;
@@ -82,6 +84,9 @@ export class V2Watcher implements AsyncIterable<V2WatchEvent> {
         this.after = event.node.modifiedIndex;
         yield event;
       }
+    } catch (e) {
+      if (this.opts.signal?.aborted && e instanceof ContextError && e.reason === "canceled") return;
+      throw e;
     } finally {
       deadline.dispose();
       this.running = false;

@@ -96,8 +96,9 @@ export interface EtcdOptions {
   auth?: Credentials | undefined;
   /**
    * "grpc" only: the HTTP/2 client that carries the calls. "etcd-web" (the default) is
-   * etcd-web's own HTTP/2 session, about five times connect-node's calls/s at a seventh of its
-   * CPU per call (bench/RESULTS.md); "connect-node" is connect-node over node:http2.
+   * etcd-web's own HTTP/2 session, at about a tenth of connect-node's CPU per call
+   * (bench/RESULTS.md); "connect-node" is connect-node over node:http2, an optional peer
+   * dependency (npm install @connectrpc/connect-node).
    */
   grpcClient?: GrpcClient | undefined;
   /**

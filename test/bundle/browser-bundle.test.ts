@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bundleLimitBytes, bundlePage, bundlePages } from "../../bench/bundle.js";
 import { Etcd as BrowserEtcd, InvalidInputError } from "../../src/index.js";
 
 // A browser app bundles "etcd-web" through the package's "browser" condition. That bundle
@@ -76,5 +77,41 @@ describe("the browser entry", () => {
     expect(
       () => new BrowserEtcd({ endpoints: ["http://127.0.0.1:8080"], autoSyncIntervalMs: 1000 }),
     ).toThrow(/not for "grpc-web"/);
+  });
+});
+
+// A page with get, put and watch, as bench/bundle.ts measures it: minified, code-split, each
+// loaded file gzipped. No page loads another protocol's code.
+describe.each(bundlePages)("a get+put+watch page over %s from %s", (protocol, imports, page) => {
+  it("loads none of the other protocol's code", async () => {
+    const { row, loadedInputs } = await bundlePage(protocol, imports, page);
+    const other = protocol === "grpc-web" ? "src/transport/gateway" : "src/transport/grpc-web";
+    expect(loadedInputs.some((i) => i.includes(`src/transport/${protocol}`))).toBe(true);
+    expect(loadedInputs.filter((i) => i.includes(other))).toEqual([]);
+    // From "etcd-web", the other protocol is a chunk the page does not load.
+    if (imports === "etcd-web") expect(row.notLoadedBytes).toBeGreaterThan(1000);
+    else expect(row.notLoadedBytes).toBe(0);
+  });
+});
+
+// The size target: a grpc-web page from its own entry, in one chunk, within 40 KiB.
+describe("a get+put+watch page over grpc-web from etcd-web/grpc-web", () => {
+  let result: Awaited<ReturnType<typeof bundlePage>>;
+  beforeAll(async () => {
+    result = await bundlePage("grpc-web", "etcd-web/grpc-web", "bench/browser/minimal-grpc-web.ts");
+  });
+
+  it("fits in 40 KiB gzipped", () => {
+    expect(result.row.gzipBytes).toBeLessThanOrEqual(bundleLimitBytes);
+  });
+
+  it("holds no JSON or well-known-types code, nor connect-web: those are the gateway's", () => {
+    const json = result.loadedInputs.filter((i) =>
+      /@bufbuild\/protobuf\/dist\/esm\/(from-json|to-json|wkt\/gen\/google\/protobuf\/(struct|any|timestamp|duration)_pb)\.js$/.test(
+        i,
+      ),
+    );
+    expect(json).toEqual([]);
+    expect(result.loadedInputs.filter((i) => i.includes("@connectrpc/connect-web"))).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type Transport } from "@connectrpc/connect";
 import { parseEndpoint } from "../../endpoints/endpoint-url.js";
-import { CallSignal } from "./call-signal.js";
+import { CallSignal } from "../call-signal.js";
 import { fetchServerStream } from "./fetch-server-stream.js";
 import { fetchUnary } from "./fetch-unary.js";
 import type { FetchFn, GatewayHttp } from "./http-post.js";

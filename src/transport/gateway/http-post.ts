@@ -1,4 +1,5 @@
 import type { JsonValue } from "@bufbuild/protobuf";
+import { fetchFailure } from "../fetch-failure.js";
 import {
   bodyExcerpt,
   gatewayStatus,
@@ -45,7 +46,7 @@ export function gatewayHeaders(header: Headers): Headers {
   return out;
 }
 
-/** POSTs a JSON body; a failure to connect is Unavailable, an abort is left to the caller. */
+/** POSTs a JSON body; a failure to connect is Unavailable (fetchFailure), an abort is left to the caller. */
 export async function post(
   http: GatewayHttp,
   url: string,
@@ -57,7 +58,7 @@ export async function post(
     return await http.fetch(url, { method: "POST", headers: gatewayHeaders(header), body, signal });
   } catch (e) {
     if (signal.aborted) throw e;
-    throw unavailable(`cannot reach ${url}`, e);
+    throw fetchFailure(url, e);
   }
 }
 

@@ -5,8 +5,8 @@ import type { EndpointTransport } from "../protocol.js";
 /**
  * HTTP/2 gRPC through connect-node and node:http2 (the `grpcClient: "connect-node"` option):
  * one HTTP/2 session per endpoint, reused by every call and closed by close(). Idle
- * connections are pinged every 30 s; etcd rejects pings more often than every 5 s. About a
- * fifth of the default client's calls/s (bench/RESULTS.md), for those who want node's HTTP/2.
+ * connections are pinged every 30 s; etcd rejects pings more often than every 5 s. About ten
+ * times the default client's CPU per call (bench/RESULTS.md), for those who want node's HTTP/2.
  */
 export function connectNodeGrpc(
   baseUrl: string,

@@ -69,7 +69,7 @@ const created = (watchId: bigint) =>
 const trailer = (status: number, message = "") =>
   frame(0x80, enc(`grpc-status: ${status}\r\ngrpc-message: ${message}\r\n`));
 
-describe("a Watch over gRPC-Web", () => {
+describe("a Watch over the grpc-web protocol", () => {
   it("sends every request message, framed one after another in one body", async () => {
     const { transport, sent } = over([created(1n), created(2n), created(3n), trailer(0)]);
     const res = await transport.stream(method, undefined, undefined, {}, requests("a", "b", "c"));
