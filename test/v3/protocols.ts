@@ -17,8 +17,16 @@ export const protocolEndpoints = {
     if (protocol !== "grpc-web") {
       return { endpoints: etcdEndpoints, stop: async () => {}, restart: async () => false };
     }
+    // The v3 tests call every etcd method through the bridge, as a trusted setup would
+    // (test/bridge/policy.test.ts checks the closed default).
     const bridge = (url: string, listen = "127.0.0.1:0") =>
-      startBridge({ listen, etcd: [url], allowOrigin: [testOrigin], log: () => {} });
+      startBridge({
+        listen,
+        etcd: [url],
+        allowOrigin: [testOrigin],
+        allowAllMethods: true,
+        log: () => {},
+      });
     const bridges = await Promise.all(etcdEndpoints.map((url) => bridge(url)));
     return {
       endpoints: bridges.map((b) => b.url),
