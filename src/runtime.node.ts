@@ -3,7 +3,9 @@ import { isMissing } from "./optional-dependency.node.js";
 import { gatewayTransport } from "./transport/gateway.js";
 import { grpcTransport } from "./transport/grpc.node.js";
 import { grpcWebTransport } from "./transport/grpc-web.js";
-import type { Runtime, WebSocketConstructor } from "./transport/protocol.js";
+import type { WebSocketConstructor } from "./transport/protocol.js";
+import type { ClientRuntime } from "./v3/watch-hub.js";
+import { protocolWatches } from "./v3/watch-hubs.js";
 
 /** Stands in for a WebSocket where there is none: a gateway watch fails saying what to do. */
 const noWebSocket = class {
@@ -31,9 +33,10 @@ async function nodeWebSocket(): Promise<WebSocketConstructor> {
  * What Node speaks: everything a browser does, plus HTTP/2 gRPC, which is its default. No
  * bundle size to save here, so every protocol is loaded up front.
  */
-export const nodeRuntime: Runtime = {
+export const nodeRuntime: ClientRuntime = {
   name: "node",
   defaultProtocol: "grpc",
   transports: { "grpc-web": grpcWebTransport, gateway: gatewayTransport, grpc: grpcTransport },
   webSocket: await nodeWebSocket(),
+  watchHub: protocolWatches,
 };

@@ -9,8 +9,9 @@ import {
   WatchResponseSchema,
 } from "../gen/etcdserverpb/rpc_pb.js";
 import { AsyncQueue } from "../internal/async-queue.js";
-import type { Runtime } from "../transport/protocol.js";
 import { EtcdClient } from "./client.js";
+import type { ClientRuntime } from "./watch-hub.js";
+import { batchedWatches } from "./watch-hubs.js";
 
 /** A page's window and document, driven by the spec. */
 class FakeDocument extends EventTarget {
@@ -49,10 +50,11 @@ function setup(o: { hidden?: boolean } = {}) {
       return { message: responses };
     }) as unknown as Transport["stream"],
   };
-  const runtime: Runtime = {
+  const runtime: ClientRuntime = {
     name: "browser",
     defaultProtocol: "grpc-web",
     transports: { "grpc-web": () => ({ transport, close: () => {} }) },
+    watchHub: batchedWatches,
   };
   const client = new EtcdClient(
     {

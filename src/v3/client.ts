@@ -18,7 +18,6 @@ import {
   grpcClients,
   type Protocol,
   protocols,
-  type Runtime,
   type TlsOptions,
   type WebSocketConstructor,
 } from "../transport/protocol.js";
@@ -51,8 +50,8 @@ import { LiveView, type LiveViewOptions } from "./live-view.js";
 import { MaintenanceApi } from "./maintenance.js";
 import { serverStreaming } from "./streaming.js";
 import { Txn, txnRequest, txnResult } from "./txn.js";
-import { WatchBatch } from "./watch-batch.js";
-import { type WatchRequestInit, WatchStream } from "./watch-stream.js";
+import type { ClientRuntime, WatchHub } from "./watch-hub.js";
+import type { WatchRequestInit } from "./watch-stream.js";
 import { Watcher, type WatchOptions } from "./watcher.js";
 
 export interface EtcdOptions {
@@ -151,8 +150,7 @@ export class EtcdClient implements Caller {
   private readonly maxRequestBytes: number;
   private syncTimer: unknown;
   private readonly session: AuthSession | undefined;
-  private sharedWatchStream: WatchStream | undefined;
-  private watchBatch: WatchBatch | undefined;
+  private watchHub: WatchHub | undefined;
   /** The token the last watch request went with, which a refusal may show stale. */
   private watchToken: string | undefined;
   private readonly watchers = new Set<Watcher>();
@@ -160,7 +158,7 @@ export class EtcdClient implements Caller {
 
   constructor(
     private readonly options: EtcdOptions,
-    private readonly runtime: Runtime,
+    private readonly runtime: ClientRuntime,
   ) {
     if (typeof options !== "object" || options === null) {
       throw new InvalidInputError("new Etcd() needs an options object with endpoints", "options");
@@ -250,8 +248,7 @@ export class EtcdClient implements Caller {
     if (!page.document?.hidden) this.probe?.start();
     this.stopListening = listenToPage(page, {
       online: () => {
-        this.watchBatch?.wake();
-        this.sharedWatchStream?.wake();
+        this.watchHub?.wake();
         if (this.probe && !page.document?.hidden) void this.probe.probeAll();
       },
       offline: () => this.pool.reportOffline(new Error("the browser is offline")),
@@ -327,15 +324,15 @@ export class EtcdClient implements Caller {
     w.onStateChange((s) => {
       if (s === "closed" || s === "failed") this.watchers.delete(w);
     });
-    // etcd's WebSocket gateway does not pass a token on (etcd-io/etcd#19752), so with auth
-    // gateway watches go by POST, batched as on grpc-web.
-    if (this.protocol === "grpc-web" || (this.protocol === "gateway" && this.session)) {
-      this.watchBatch ??= this.newWatchBatch();
-      this.watchBatch.add(w);
-    } else {
-      this.sharedWatchStream ??= this.newWatchStream(true);
-      this.sharedWatchStream.add(w);
-    }
+    this.watchHub ??= this.runtime.watchHub(this.protocol, this.session !== undefined, {
+      clock: this.clock,
+      backoff: this.options.retry?.backoff,
+      confirmTimeoutMs: this.dialTimeoutMs,
+      authRefused: this.session && (() => this.session?.invalidate(this.watchToken ?? "")),
+      classify: (e) => classifyV3(e, "watch"),
+      open: (bidi, requests, signal) => this.openWatch(bidi, requests, signal),
+    });
+    this.watchHub.add(w);
     return w;
   }
 
@@ -347,36 +344,12 @@ export class EtcdClient implements Caller {
     return new LiveView(this, prefix, options);
   }
 
-  private newWatchStream(multiplexed: boolean): WatchStream {
-    const method = multiplexed ? Watch.method.watch : serverStreaming(Watch.method.watch);
-    return new WatchStream({
-      multiplexed,
-      clock: this.clock,
-      backoff: this.options.retry?.backoff,
-      classify: (e) => classifyV3(e, "watch"),
-      open: (requests, signal) => this.openWatch(method, requests, signal),
-    });
-  }
-
-  private newWatchBatch(): WatchBatch {
-    const method = serverStreaming(Watch.method.watch);
-    return new WatchBatch({
-      clock: this.clock,
-      backoff: this.options.retry?.backoff,
-      confirmTimeoutMs: this.dialTimeoutMs,
-      authRefused: this.session && (() => this.session?.invalidate(this.watchToken ?? "")),
-      classify: (e) => classifyV3(e, "watch"),
-      open: (requests, signal) => this.openWatch(method, each(requests), signal),
-    });
-  }
-
   private async openWatch(
-    method:
-      | typeof Watch.method.watch
-      | ReturnType<typeof serverStreaming<typeof Watch.method.watch>>,
+    bidi: boolean,
     requests: AsyncIterable<WatchRequestInit>,
     signal: AbortSignal,
   ) {
+    const method = bidi ? Watch.method.watch : serverStreaming(Watch.method.watch);
     const endpoint = this.pool.order()[0] ?? this.pool.pinned;
     const c = this.connection(endpoint);
     this.watchToken = this.session && (await this.session.token(c, signal));
@@ -441,7 +414,7 @@ export class EtcdClient implements Caller {
     for (const w of [...this.watchers]) w.cancel();
     if (this.syncTimer !== undefined) this.clock.clearTimeout(this.syncTimer);
     // The watches' cancels reach etcd before their stream and connections close.
-    await this.sharedWatchStream?.drained();
+    await this.watchHub?.drained?.();
     for (const c of this.connections.values()) c.close();
     this.connections.clear();
   }
@@ -532,10 +505,6 @@ export class EtcdClient implements Caller {
     const t = this.syncTimer;
     if (typeof t === "object" && t !== null && "unref" in t) (t as { unref(): void }).unref();
   }
-}
-
-async function* each<T>(items: readonly T[]): AsyncGenerator<T> {
-  yield* items;
 }
 
 function checkCredentials(auth: Credentials): Credentials {
