@@ -5,7 +5,6 @@ import { WatchStream } from "./watch-stream.js";
 /** Every watch on one bidi stream (one WebSocket on the gateway). */
 function sharedStream(s: WatchHubSettings): WatchHub {
   return new WatchStream({
-    multiplexed: true,
     clock: s.clock,
     backoff: s.backoff,
     classify: s.classify,

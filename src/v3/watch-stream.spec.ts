@@ -46,7 +46,7 @@ const classify = (e: unknown): AttemptVerdict => ({
   maybeSent: true,
 });
 
-function setup(multiplexed = true, failOpens = 0) {
+function setup(failOpens = 0) {
   const clock = new FakeClock();
   const streams: FakeStream[] = [];
   let opens = 0;
@@ -83,7 +83,6 @@ function setup(multiplexed = true, failOpens = 0) {
   };
   const stream = new WatchStream({
     open,
-    multiplexed,
     classify,
     clock,
     backoff: { baseMs: 100, jitter: 0 },
@@ -350,7 +349,7 @@ describe("a broken stream", () => {
   });
 
   it("backs off longer after each failed open, and starts over once a watch is created", async () => {
-    const { clock, watch, opens, last } = setup(true, 2);
+    const { clock, watch, opens, last } = setup(2);
     watch("a");
     await flush();
     expect(opens()).toBe(1);
@@ -402,33 +401,5 @@ describe("a broken stream", () => {
     a.w.cancel();
     await clock.advance(1_000);
     expect(opens()).toBe(1);
-  });
-});
-
-describe("a stream of its own (server streaming)", () => {
-  it("sends one create and half-closes", async () => {
-    const { watch, last } = setup(false);
-    watch("a");
-    await flush();
-    expect(last().creates()).toEqual(["a"]);
-    expect(last().requestsEnded).toBe(true);
-  });
-
-  it("carries one watch", async () => {
-    const { watch } = setup(false);
-    watch("a");
-    expect(() => watch("b")).toThrow(/carries one watch/);
-  });
-
-  it("is ended, not sent a cancel, when its watch leaves", async () => {
-    const { watch, last } = setup(false);
-    const a = watch("a");
-    await flush();
-    last().answer(created(0n, 10n));
-    await flush();
-    a.w.cancel();
-    await flush();
-    expect(last().signal.aborted).toBe(true);
-    expect(last().cancels()).toEqual([]);
   });
 });

@@ -12,16 +12,13 @@ export type WatchRequestInit = MessageInitShape<typeof WatchRequestSchema>;
 
 export interface WatchStreamDeps {
   /**
-   * Opens one Watch stream on some endpoint, sending `requests` as they come. For a
-   * multiplexed stream the method is etcd's bidi Watch; otherwise the one-request
-   * server-streaming form (grpc-web). `done(error)` reports how that endpoint fared.
+   * Opens one bidi Watch stream on some endpoint, sending `requests` as they come.
+   * `done(error)` reports how that endpoint fared.
    */
   open(
     requests: AsyncIterable<WatchRequestInit>,
     signal: AbortSignal,
   ): Promise<{ responses: AsyncIterable<WatchResponse>; done(error: unknown): void }>;
-  /** Many watches share this stream (bidi), or it carries one (server streaming). */
-  multiplexed: boolean;
   classify(error: unknown): AttemptVerdict;
   backoff?: BackoffOptions | undefined;
   clock: Clock;
@@ -36,13 +33,13 @@ export interface WatchStreamDeps {
 export const CANCEL_CONFIRM_MS = 1_000;
 
 /**
- * One Watch stream and the watches on it. Creates go out one at a time: etcd numbers the
- * watches of a stream in the order it creates them, so each "created" answer belongs to the
- * oldest unanswered create. When the stream breaks, it reopens after jittered backoff and
+ * One bidi Watch stream and every watch of a client on it (grpc, and the gateway's
+ * WebSocket). Creates go out one at a time: etcd numbers the watches of a stream in the order
+ * it creates them, so each "created" answer belongs to the oldest unanswered create. When the stream breaks, it reopens after jittered backoff and
  * re-creates every watch from its next revision, so no event is lost or repeated. A watch
- * leaving sends a cancel (shared stream) or ends the stream (its own). The last one leaving a
- * shared stream sends its cancel too, and the stream closes once etcd confirms it: closing
- * etcd 3.5's WebSocket gateway socket does not end the watches on it (3.4's does).
+ * leaving sends a cancel. The last one leaving sends its cancel too, and the stream closes
+ * once etcd confirms it: closing etcd 3.5's WebSocket gateway socket does not end the watches
+ * on it (3.4's does).
  */
 export class WatchStream implements WatchHost {
   private readonly watchers = new Set<Watcher>();
@@ -66,9 +63,6 @@ export class WatchStream implements WatchHost {
   }
 
   add(w: Watcher): void {
-    if (!this.deps.multiplexed && this.watchers.size > 0) {
-      throw new Error("a server-streaming watch stream carries one watch");
-    }
     this.watchers.add(w);
     w.attach(this);
     // A new watch while the old ones' cancels drain: the stream stays open for it.
@@ -94,13 +88,11 @@ export class WatchStream implements WatchHost {
       this.byId.delete(id);
       ids.push(id);
     }
-    if (this.deps.multiplexed) {
-      for (const id of ids) this.sendCancel(id);
-    }
+    for (const id of ids) this.sendCancel(id);
     if (this.watchers.size > 0) return;
     this.deps.onIdle?.();
     const open = this.requests !== undefined && !this.requests.closed;
-    if (this.deps.multiplexed && open && (ids.length > 0 || this.createInFlight)) {
+    if (open && (ids.length > 0 || this.createInFlight)) {
       this.closeWhenCanceled(ids);
     } else {
       this.abort?.abort(new Error("no watch left on the stream"));
@@ -205,7 +197,7 @@ export class WatchStream implements WatchHost {
       if (!w) return true;
       if (!this.watchers.has(w)) {
         // Left while its create was in flight: cancel it on the server too.
-        if (this.deps.multiplexed && !res.canceled) {
+        if (!res.canceled) {
           this.sendCancel(res.watchId);
           this.closing?.ids.add(res.watchId);
         }
@@ -232,7 +224,5 @@ export class WatchStream implements WatchHost {
     if (!next || !this.requests) return;
     this.createInFlight = true;
     this.requests.push({ requestUnion: { case: "createRequest", value: next.createRequest() } });
-    // A one-request stream (grpc-web) sends nothing more.
-    if (!this.deps.multiplexed) this.requests.end();
   }
 }
