@@ -4,7 +4,7 @@ import { type BackoffOptions, backoffDelay, sleep } from "../internal/backoff.js
 import { type Bytes, checkBytes, toText } from "../internal/bytes.js";
 import type { CallOptions } from "../internal/call-options.js";
 import { type Clock, systemClock } from "../internal/clock.js";
-import { Deadline } from "../internal/deadline.js";
+import { waitForState } from "../internal/state-wait.js";
 import type { KeyValue } from "./key-value.js";
 import { type Lister, type Listing, listPrefix } from "./live-list.js";
 import { LiveSnapshot, type LiveViewState } from "./live-snapshot.js";
@@ -173,32 +173,19 @@ export class LiveView {
    * "deadline-exceeded" after options.timeoutMs (no limit by default).
    */
   ready(options: CallOptions = {}): Promise<void> {
-    if (this.current === "watching") return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const deadline = new Deadline(options.signal, options.timeoutMs, this.clock);
-      let off = () => {};
-      let stop = () => {};
-      let settled = false;
-      const settle = (error?: unknown) => {
-        if (settled) return;
-        settled = true;
-        off();
-        stop();
-        deadline.dispose();
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const check = (s: LiveViewState) => {
-        if (s === "watching") settle();
-        else if (s === "failed") settle(this.failure);
-        else if (s === "closed") {
-          settle(new ContextError("canceled", { message: "the live view was closed" }));
+    return waitForState(
+      this,
+      (s) => {
+        if (s === "watching") return {};
+        if (s === "failed") return { error: this.failure };
+        if (s === "closed") {
+          return { error: new ContextError("canceled", { message: "the live view was closed" }) };
         }
-      };
-      off = this.onStateChange(check);
-      stop = deadline.onDone(settle);
-      check(this.current);
-    });
+        return undefined;
+      },
+      options,
+      this.clock,
+    );
   }
 
   /** Ends the view: its watch and any listing stop, and its state becomes "closed". */

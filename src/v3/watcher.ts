@@ -11,7 +11,7 @@ import { Event_EventType, type Event as EventPb } from "../gen/mvccpb/kv_pb.js";
 import { AsyncQueue } from "../internal/async-queue.js";
 import type { Bytes } from "../internal/bytes.js";
 import type { CallOptions } from "../internal/call-options.js";
-import { Deadline } from "../internal/deadline.js";
+import { waitForState } from "../internal/state-wait.js";
 import { header, KeyValue, type ResponseHeader } from "./key-value.js";
 import { int64, type KeyRangeOptions, keyRange } from "./kv.js";
 
@@ -108,36 +108,22 @@ export class Watcher implements AsyncIterable<WatchResponse> {
    * ContextError "deadline-exceeded" after options.timeoutMs (no limit by default).
    */
   ready(options: CallOptions = {}): Promise<void> {
-    if (this.current === "watching") return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const deadline = new Deadline(options.signal, options.timeoutMs);
-      let off = () => {};
-      let stop = () => {};
-      let settled = false;
-      const settle = (error?: unknown) => {
-        if (settled) return;
-        settled = true;
-        off();
-        stop();
-        deadline.dispose();
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const check = (s: WatchState) => {
-        if (s === "watching") settle();
-        else if (s === "failed") settle(this.failure);
-        else if (s === "closed") {
-          settle(
-            new ContextError("canceled", {
+    return waitForState(
+      this,
+      (s) => {
+        if (s === "watching") return {};
+        if (s === "failed") return { error: this.failure };
+        if (s === "closed") {
+          return {
+            error: new ContextError("canceled", {
               message: "the watch was cancelled before etcd confirmed it",
             }),
-          );
+          };
         }
-      };
-      off = this.onStateChange(check);
-      stop = deadline.onDone(settle);
-      check(this.current);
-    });
+        return undefined;
+      },
+      options,
+    );
   }
 
   /** Ends the watch: the iteration finishes, and its stream or server-side id is closed. */
