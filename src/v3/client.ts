@@ -312,8 +312,9 @@ export class EtcdClient implements Caller {
    * with options.signal, watcher.cancel(), or by leaving the for-await loop.
    *
    * On "grpc" and "gateway" every watch of the client shares one stream (one WebSocket on
-   * the gateway). On "grpc-web" (and "gateway" with auth) they share one request, issued
-   * again as watches come and go (watch-batch.ts): at most two connections at any moment.
+   * the gateway). On "grpc-web" they share one request, issued again as watches come and go
+   * (watch-batch.ts): at most two connections at any moment. On "gateway" with auth each
+   * watch is a POST of its own (watch-hubs.ts says why).
    */
   watch(key: Bytes, options: WatchOptions = {}): Watcher {
     if (this.closing.signal.aborted) {

@@ -70,8 +70,8 @@ class BatchRequest {
 
 /**
  * Every watch of a client in one request, for protocols whose request body cannot stream
- * (grpc-web over fetch, the gateway's POST /v3/watch). The body holds a create for every
- * current watch, each with its own watch_id and its own next revision. When the set changes,
+ * (grpc-web over fetch; the gateway with auth uses one per watch). The body holds a create
+ * for every current watch, each with its own watch_id and its own next revision. When the set changes,
  * the changes of one window go out together as a new request; it is confirmed (every create
  * answered) before the old one is aborted, so at most two requests, hence two connections,
  * are open at any moment. Both deliver for a while; each watch drops what it already has

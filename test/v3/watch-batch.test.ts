@@ -199,12 +199,14 @@ describe("gateway with auth", () => {
     await etcd?.stop();
   });
 
-  it("carries 100 watches in one POST, delivers each put once, and resumes each once after a cut", async () => {
+  // One POST per watch: in one body, etcd's gateway loses the creates it has not read when it
+  // starts answering (src/v3/watch-hubs.ts, requestEach).
+  it("carries 100 watches, a POST each, delivers each put once, and resumes each once after a cut", async () => {
     const prefix = "gwa-batch/";
     const watchers = Array.from({ length: n }, (_, i) => client.watch(`${prefix}${i}`));
     const seen = record(watchers);
     await Promise.all(watchers.map((w) => w.ready({ timeoutMs: 10_000 })));
-    expect(open.size).toBe(1);
+    expect(open.size).toBe(n);
     const first = await putAll(writer, prefix, "a");
     await until("every first put delivered", () => [...seen.values()].flat().length === n);
 
@@ -214,7 +216,7 @@ describe("gateway with auth", () => {
     const third = await putAll(writer, prefix, "c");
     await until("every put delivered", () => [...seen.values()].flat().length === 3 * n);
     expectExactlyOnce(seen, [first, second, third]);
-    expect(most).toBeLessThanOrEqual(2);
+    expect(most).toBeLessThanOrEqual(2 * n);
     // The old requests' watches were closed on etcd: only the current request's remain.
     await until(
       "etcd holds one watcher per watch",
