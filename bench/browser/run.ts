@@ -1,6 +1,7 @@
 // Section 3: the page in Chromium (Playwright), over grpc-web (bridge), gateway and v2.
-import { chromium, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
 import type { Etcd } from "../../src/node.js";
+import { launchChromium } from "../lib/chromium.js";
 import { type Cell, type Rate, summarise } from "../lib/stats.js";
 import type { BenchPage, PageProtocol } from "./page.js";
 
@@ -54,16 +55,7 @@ async function call<K extends keyof Bench>(
 }
 
 export async function runBrowser(o: BrowserOptions): Promise<BrowserResult[]> {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const browser = await launchChromium();
   const results: BrowserResult[] = [];
   try {
     const open = async () => {

@@ -1,6 +1,6 @@
 // Section "scale": 100 and 500 watches in one Chromium tab, on grpc-web (through the bridge on
 // the page's own HTTP/1.1 origin) and on the gateway. Each count gets a fresh browser context.
-import { chromium } from "@playwright/test";
+import { launchChromium } from "../lib/chromium.js";
 import type { BenchPage } from "./page.js";
 import type { ScaleReport } from "./scale-page.js";
 
@@ -20,19 +20,8 @@ export interface ScaleOptions {
 }
 
 export async function runScale(o: ScaleOptions): Promise<ScaleResult[]> {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      // performance.memory unrounded, and gc() before each heap reading.
-      "--enable-precise-memory-info",
-      "--js-flags=--expose-gc",
-    ],
-  });
+  // performance.memory unrounded, and gc() before each heap reading.
+  const browser = await launchChromium(["--enable-precise-memory-info", "--js-flags=--expose-gc"]);
   const results: ScaleResult[] = [];
   try {
     for (const protocol of scaleProtocols) {

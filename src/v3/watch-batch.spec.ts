@@ -1,12 +1,13 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { FakeClock, flush } from "../../test/fakes/fake-clock.js";
+import { consume } from "../../test/fakes/watch-consumer.js";
 import { type WatchResponse, WatchResponseSchema } from "../gen/etcdserverpb/rpc_pb.js";
 import { Event_EventType } from "../gen/mvccpb/kv_pb.js";
 import { AsyncQueue } from "../internal/async-queue.js";
 import { WatchBatch } from "./watch-batch.js";
 import type { WatchRequestInit } from "./watch-stream.js";
-import { type WatchResponse as Delivered, Watcher, type WatchOptions } from "./watcher.js";
+import { Watcher, type WatchOptions } from "./watcher.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
@@ -109,15 +110,7 @@ function setup(
   });
   const watch = (key: string, o: WatchOptions = {}) => {
     const w = new Watcher(key, o);
-    const seen: Delivered[] = [];
-    const errors: unknown[] = [];
-    void (async () => {
-      try {
-        for await (const r of w) seen.push(r);
-      } catch (e) {
-        errors.push(e);
-      }
-    })();
+    const { seen, errors } = consume(w);
     batch.add(w);
     return {
       w,

@@ -1,6 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { FakeClock, flush } from "../../test/fakes/fake-clock.js";
+import { consume } from "../../test/fakes/watch-consumer.js";
 import type { AttemptVerdict } from "../endpoints/failover.js";
 import { type WatchResponse, WatchResponseSchema } from "../gen/etcdserverpb/rpc_pb.js";
 import { Event_EventType } from "../gen/mvccpb/kv_pb.js";
@@ -11,7 +12,7 @@ import {
   WatchStream,
   type WatchStreamDeps,
 } from "./watch-stream.js";
-import { type WatchResponse as Delivered, Watcher } from "./watcher.js";
+import { Watcher } from "./watcher.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
@@ -90,15 +91,7 @@ function setup(failOpens = 0) {
   });
   const watch = (key: string) => {
     const w = new Watcher(key, {});
-    const seen: Delivered[] = [];
-    const errors: unknown[] = [];
-    void (async () => {
-      try {
-        for await (const r of w) seen.push(r);
-      } catch (e) {
-        errors.push(e);
-      }
-    })();
+    const { seen, errors } = consume(w);
     stream.add(w);
     return { w, seen, errors, keys: () => seen.flatMap((r) => r.events.map((e) => e.kv.keyText)) };
   };

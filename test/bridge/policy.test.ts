@@ -8,8 +8,9 @@ import {
   startBridge,
 } from "../../src/bridge/index.js";
 import { Auth, Cluster, KV, Lease, Maintenance, Watch } from "../../src/gen/etcdserverpb/rpc_pb.js";
-import { makeTestCerts, type TestCerts } from "../harness/certs.js";
+import type { TestCerts } from "../harness/certs.js";
 import { EtcdCluster } from "../harness/etcd.js";
+import { startClientCertEtcd } from "../harness/tls-etcd.js";
 import { enc, fetchFrom, nextWithin, oneRequestStream } from "./helpers.js";
 
 // Which etcd methods the bridge serves, with each option; and token-less calls when the bridge
@@ -202,23 +203,11 @@ describe("the method policy", () => {
 describe("a bridge with a client certificate", () => {
   let certs: TestCerts;
   let tlsEtcd: EtcdCluster;
+  let stop: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    certs = makeTestCerts();
-    tlsEtcd = await EtcdCluster.start({
-      tls: {
-        certFile: certs.serverCertFile,
-        keyFile: certs.serverKeyFile,
-        caFile: certs.caFile,
-        clientCertAuth: true,
-        clientCertFile: certs.clientCertFile,
-        clientKeyFile: certs.clientKeyFile,
-      },
-    });
+    ({ etcd: tlsEtcd, certs, stop } = await startClientCertEtcd());
   });
-  afterAll(async () => {
-    await tlsEtcd?.stop();
-    certs?.remove();
-  });
+  afterAll(() => stop?.());
 
   const withCert = (allowCertIdentity?: boolean) =>
     bridgeWith({

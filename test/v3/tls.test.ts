@@ -1,32 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterError, Etcd, type GrpcClient, InvalidInputError } from "../../src/node.js";
-import { makeTestCerts, type TestCerts } from "../harness/certs.js";
-import { EtcdCluster } from "../harness/etcd.js";
+import type { TestCerts } from "../harness/certs.js";
+import type { EtcdCluster } from "../harness/etcd.js";
+import { startClientCertEtcd } from "../harness/tls-etcd.js";
 
 // "grpc" to an etcd that serves clients over TLS and asks for a client certificate
 // (--client-cert-auth), as clientv3 with Config.TLS. Certificates are made for the run.
 
 let certs: TestCerts;
 let etcd: EtcdCluster;
+let stop: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  certs = makeTestCerts();
-  etcd = await EtcdCluster.start({
-    tls: {
-      certFile: certs.serverCertFile,
-      keyFile: certs.serverKeyFile,
-      caFile: certs.caFile,
-      clientCertAuth: true,
-      clientCertFile: certs.clientCertFile,
-      clientKeyFile: certs.clientKeyFile,
-    },
-  });
+  ({ etcd, certs, stop } = await startClientCertEtcd());
 });
 
-afterAll(async () => {
-  await etcd?.stop();
-  certs?.remove();
-});
+afterAll(() => stop?.());
 
 describe.each(["etcd-web", "connect-node"] as GrpcClient[])("TLS over grpc on %s", (grpcClient) => {
   it("puts, gets and watches with the CA and a client certificate", async () => {
