@@ -1,7 +1,7 @@
 // What the dashboard needs from a protocol, whichever it is: live keys, put, delete, watch and the
 // endpoints' health. v3-backend.ts speaks it through Etcd (grpc-web or gateway), and
 // v2-backend.ts through V2Client.
-import type { EndpointHealth } from "../../src/index.js";
+import type { EndpointHealth, LiveViewState } from "../../src/index.js";
 import type { ProtocolName } from "./config.js";
 
 export interface Entry {
@@ -14,13 +14,7 @@ export interface Entry {
 }
 
 /** A live listing's state, as LiveView.state names it (v2 maps onto the same names). */
-export type LiveStateView =
-  | "listing"
-  | "watching"
-  | "reconnecting"
-  | "relisting"
-  | "closed"
-  | "failed";
+export type LiveStateView = LiveViewState;
 
 /** The keys under a prefix as they are now: the key browser pages through them. */
 export interface LiveKeys {

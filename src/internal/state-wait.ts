@@ -1,3 +1,4 @@
+import { ContextError } from "../errors/etcd-error.js";
 import type { CallOptions } from "./call-options.js";
 import type { Clock } from "./clock.js";
 import { Deadline } from "./deadline.js";
@@ -42,4 +43,29 @@ export function waitForState<S>(
     });
     stop = deadline.onDone(settle);
   });
+}
+
+/**
+ * For a watch or a live view: resolves at state "watching", rejects with its failure at
+ * "failed" and with a ContextError "canceled" (saying `closedMessage`) at "closed".
+ */
+export function waitUntilWatching<S extends string>(
+  source: StateSource<S>,
+  failure: () => unknown,
+  closedMessage: string,
+  options: CallOptions,
+  clock?: Clock,
+): Promise<void> {
+  return waitForState(
+    source,
+    (s) => {
+      if (s === "watching") return {};
+      if (s === "failed") return { error: failure() };
+      if (s === "closed")
+        return { error: new ContextError("canceled", { message: closedMessage }) };
+      return undefined;
+    },
+    options,
+    clock,
+  );
 }

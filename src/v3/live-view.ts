@@ -4,7 +4,7 @@ import { type BackoffOptions, backoffDelay, sleep } from "../internal/backoff.js
 import { type Bytes, checkBytes, toText } from "../internal/bytes.js";
 import type { CallOptions } from "../internal/call-options.js";
 import { type Clock, systemClock } from "../internal/clock.js";
-import { waitForState } from "../internal/state-wait.js";
+import { waitUntilWatching } from "../internal/state-wait.js";
 import type { KeyValue } from "./key-value.js";
 import { type Lister, type Listing, listPrefix } from "./live-list.js";
 import { LiveSnapshot, type LiveViewState } from "./live-snapshot.js";
@@ -173,16 +173,10 @@ export class LiveView {
    * "deadline-exceeded" after options.timeoutMs (no limit by default).
    */
   ready(options: CallOptions = {}): Promise<void> {
-    return waitForState(
+    return waitUntilWatching(
       this,
-      (s) => {
-        if (s === "watching") return {};
-        if (s === "failed") return { error: this.failure };
-        if (s === "closed") {
-          return { error: new ContextError("canceled", { message: "the live view was closed" }) };
-        }
-        return undefined;
-      },
+      () => this.failure,
+      "the live view was closed",
       options,
       this.clock,
     );

@@ -1,6 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { ContextError } from "../errors/etcd-error.js";
 import { GrpcError } from "../errors/grpc-error.js";
 import {
   WatchCreateRequest_FilterType,
@@ -11,7 +10,7 @@ import { Event_EventType, type Event as EventPb } from "../gen/mvccpb/kv_pb.js";
 import { AsyncQueue } from "../internal/async-queue.js";
 import type { Bytes } from "../internal/bytes.js";
 import type { CallOptions } from "../internal/call-options.js";
-import { waitForState } from "../internal/state-wait.js";
+import { waitUntilWatching } from "../internal/state-wait.js";
 import { header, KeyValue, type ResponseHeader } from "./key-value.js";
 import { int64, type KeyRangeOptions, keyRange } from "./kv.js";
 
@@ -108,20 +107,10 @@ export class Watcher implements AsyncIterable<WatchResponse> {
    * ContextError "deadline-exceeded" after options.timeoutMs (no limit by default).
    */
   ready(options: CallOptions = {}): Promise<void> {
-    return waitForState(
+    return waitUntilWatching(
       this,
-      (s) => {
-        if (s === "watching") return {};
-        if (s === "failed") return { error: this.failure };
-        if (s === "closed") {
-          return {
-            error: new ContextError("canceled", {
-              message: "the watch was cancelled before etcd confirmed it",
-            }),
-          };
-        }
-        return undefined;
-      },
+      () => this.failure,
+      "the watch was cancelled before etcd confirmed it",
       options,
     );
   }

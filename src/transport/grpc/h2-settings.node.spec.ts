@@ -17,18 +17,12 @@ import {
 } from "../../../test/fakes/raw-h2-peer.js";
 import { unprocessedCode } from "../../internal/causes.js";
 import { H2Client } from "./h2-client.node.js";
+import { SettingId } from "./h2-settings.node.js";
 
 // SETTINGS from a server, checked as RFC 9113 section 6.5 says: a bad value or a bad frame is
 // a connection error of the named type, and no stream is left open.
 
-const ID = {
-  HEADER_TABLE_SIZE: 0x1,
-  ENABLE_PUSH: 0x2,
-  MAX_CONCURRENT_STREAMS: 0x3,
-  INITIAL_WINDOW_SIZE: 0x4,
-  MAX_FRAME_SIZE: 0x5,
-  MAX_HEADER_LIST_SIZE: 0x6,
-} as const;
+const ID = SettingId;
 
 let peer: RawH2Peer;
 let client: H2Client | undefined;
