@@ -14,6 +14,7 @@ import { type BrowserResult, runBrowser } from "./browser/run.js";
 import { runScale } from "./browser/scale-run.js";
 import { serve } from "./browser/server.js";
 import { type BundleRow, bundlePages, bundleSize } from "./bundle.js";
+import { runCodec } from "./codec.js";
 import {
   etcd3RangeClient,
   etcdWebRangeClient,
@@ -28,7 +29,7 @@ import { type KvClient, type KvRow, kvKey, kvValue, runKv } from "./node-kv.js";
 import { type Report, renderReport } from "./report.js";
 import { runWatch, type WatchResult } from "./watch.js";
 
-const sections = ["kv", "watch", "browser", "scale", "bridge", "bundle", "range"] as const;
+const sections = ["kv", "watch", "browser", "scale", "bridge", "bundle", "range", "codec"] as const;
 type Section = (typeof sections)[number];
 
 async function main(): Promise<void> {
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
     bridge: [],
     bundle: [],
     range: [],
+    codec: [],
     durationS: 0,
     connectNode: withConnectNode,
   };
@@ -219,6 +221,9 @@ async function main(): Promise<void> {
         repeats: quick ? 3 : 5,
         onStep: step,
       });
+    }
+    if (only.has("codec")) {
+      report.codec = runCodec(quick ? 3 : 7, step);
     }
     step("end");
   } finally {

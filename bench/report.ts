@@ -3,6 +3,7 @@ import type { BridgeRow } from "./bridge.js";
 import type { BrowserResult } from "./browser/run.js";
 import type { ScaleResult } from "./browser/scale-run.js";
 import { type BundleRow, bundleLimitBytes } from "./bundle.js";
+import type { CodecRow } from "./codec.js";
 import type { RangeRow } from "./large-range.js";
 import { int, kib, markdownTable, ms, pct, ratio } from "./lib/format.js";
 import type { LoadLog, Machine } from "./lib/machine.js";
@@ -27,6 +28,8 @@ export interface Report {
   bundle: BundleRow[];
   /** Large Range: client CPU and wall time per call (section "range"). */
   range: RangeRow[];
+  /** Message codec CPU: the generated codecs against protobuf-es (section "codec"). */
+  codec?: CodecRow[];
   durationS: number;
   /** Whether the "connect-node" rows were measured. */
   connectNode: boolean;
@@ -198,6 +201,21 @@ function rangeRows(r: Report, rows: string[][]): void {
   }
 }
 
+function codecRows(r: Report, rows: string[][]): void {
+  const us = (n: number) => (n < 100 ? n.toFixed(2) : int(n));
+  for (const c of r.codec ?? []) {
+    rows.push([
+      "7 Codec",
+      `${c.what} (${int(c.bytes)} B): CPU µs per message`,
+      us(c.codecUs),
+      `protobuf-es ${us(c.protobufEsUs)}`,
+      `${ratio(c.codecUs, c.protobufEsUs)} protobuf-es`,
+      "–",
+      `median of ${c.repeats}`,
+    ]);
+  }
+}
+
 function targets(r: Report): Target[] {
   const out: Target[] = [];
   const at64 = (op: "put" | "get") => r.kv.find((k) => k.op === op && k.inFlight === 64);
@@ -265,7 +283,7 @@ function targets(r: Report): Target[] {
   for (const b of r.bundle) {
     if (b.imports === "etcd-web") continue;
     out.push({
-      what: `gzip bundle ≤ ${bundleLimitBytes / 1024} KiB, ${b.protocol} from ${b.imports}`,
+      what: `gzip bundle ≤ ${int(bundleLimitBytes)} B (40 KB), ${b.protocol} from ${b.imports}`,
       value: kib(b.gzipBytes),
       holds: b.gzipBytes <= bundleLimitBytes,
     });
@@ -283,6 +301,7 @@ export function renderReport(r: Report): string {
   bridgeRows(r, rows);
   bundleRows(r, rows);
   rangeRows(r, rows);
+  codecRows(r, rows);
   const table = markdownTable(
     [
       "Area",

@@ -5,13 +5,21 @@
 //   npx esbuild bench/experiments/compare.ts --bundle --platform=node --format=esm \
 //     --packages=external --outfile=node_modules/.cache/etcd-web/compare.mjs \
 //     && node node_modules/.cache/etcd-web/compare.mjs put 64 [variant,variant...]
+
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Etcd3 } from "etcd3";
-import { KV } from "../../src/gen/etcdserverpb/rpc_pb.js";
+import {
+  KV,
+  type PutRequestSchema,
+  type RangeRequestSchema,
+} from "../../src/gen/etcdserverpb/rpc_pb.js";
+import { KV as KvRef } from "../../src/gen/etcdserverpb/rpc_wire.js";
 import { Etcd } from "../../src/node.js";
 import { nodeRuntime } from "../../src/runtime.node.js";
 import { grpcTransport } from "../../src/transport/grpc.node.js";
+import { unaryClient } from "../../src/v3/unary-client.js";
 import { closedLoop } from "../lib/closed-loop.js";
 import { startEtcd } from "../lib/etcd.js";
 import { BareClient } from "./client-bound.js";
@@ -21,6 +29,8 @@ const inFlight = Number(process.argv[3] ?? 64);
 const only = process.argv[4]?.split(",");
 const etcd = await startEtcd({ pageOrigin: "http://127.0.0.1:1", disk: false });
 const url = etcd.url;
+type PutInit = MessageInitShape<typeof PutRequestSchema>;
+type RangeInit = MessageInitShape<typeof RangeRequestSchema>;
 const enc = new TextEncoder();
 const key = "bench/k";
 const value = "x".repeat(64);
@@ -37,9 +47,18 @@ const clients = {
   // etcd-web's transport with no deadline, failover or pool around the call.
   "bare+own-transport": new BareClient(opts, withTransport(grpcTransport)),
 };
+const attempt = { signal: new AbortController().signal };
+const connectKv = createClient(KV, createGrpcTransport({ baseUrl: url }));
+const ownKv = unaryClient(KvRef, grpcTransport({ baseUrl: url }).transport);
 const raw = {
-  connect: createClient(KV, createGrpcTransport({ baseUrl: url })),
-  "own-transport": createClient(KV, grpcTransport({ baseUrl: url }).transport),
+  connect: {
+    put: (r: PutInit) => connectKv.put(r),
+    range: (r: RangeInit) => connectKv.range(r),
+  },
+  "own-transport": {
+    put: (r: PutInit) => ownKv.put(r, attempt),
+    range: (r: RangeInit) => ownKv.range(r, attempt),
+  },
 };
 const e3 = new Etcd3({ hosts: url });
 const calls: Record<string, () => Promise<unknown>> = {};

@@ -1,3 +1,4 @@
+import { fromConnect } from "./connect-transport.js";
 import { createGatewayTransport } from "./gateway/index.js";
 import type { TransportFactory } from "./protocol.js";
 
@@ -6,7 +7,7 @@ import type { TransportFactory } from "./protocol.js";
  * but etcd must run with --cors for the page's origin.
  */
 export const gatewayTransport: TransportFactory = ({ baseUrl, fetch, webSocket }) => ({
-  transport: createGatewayTransport({ baseUrl, fetch, webSocket }),
+  transport: fromConnect(createGatewayTransport({ baseUrl, fetch, webSocket })),
   // Each WebSocket belongs to its stream and closes with it; fetch keeps nothing open.
   close: () => {},
 });

@@ -2,16 +2,17 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import {
-  Watch,
   type WatchRequest,
   WatchRequestSchema,
   WatchResponseSchema,
 } from "../gen/etcdserverpb/rpc_pb.js";
-import { serverStreaming } from "../v3/streaming.js";
+import { Watch } from "../gen/etcdserverpb/rpc_wire.js";
+import { serverStreaming } from "../wire/service-ref.js";
 import { grpcWebTransport } from "./grpc-web.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const method = serverStreaming(Watch.method.watch);
+const method = serverStreaming(Watch.methods.watch);
+const call = { signal: new AbortController().signal, headers: {} };
 
 /** One gRPC-Web frame: flag byte, 4-byte big-endian length, data. */
 function frame(flags: number, data: Uint8Array): Uint8Array {
@@ -72,9 +73,9 @@ const trailer = (status: number, message = "") =>
 describe("a Watch over the grpc-web protocol", () => {
   it("sends every request message, framed one after another in one body", async () => {
     const { transport, sent } = over([created(1n), created(2n), created(3n), trailer(0)]);
-    const res = await transport.stream(method, undefined, undefined, {}, requests("a", "b", "c"));
+    const res = await transport.stream(method, call, requests("a", "b", "c"));
     const got: bigint[] = [];
-    for await (const m of res.message) got.push(m.watchId);
+    for await (const m of res) got.push(m.watchId);
     expect(got).toEqual([1n, 2n, 3n]);
     expect(sent[0]?.url).toBe("http://proxy/etcd/etcdserverpb.Watch/Watch");
     expect(sent[0]?.headers.get("content-type")).toBe("application/grpc-web+proto");
@@ -95,9 +96,9 @@ describe("a Watch over the grpc-web protocol", () => {
 
   it("fails with the status of an error trailer", async () => {
     const { transport } = over([created(1n), trailer(8, "too many creates")]);
-    const res = await transport.stream(method, undefined, undefined, {}, requests("a"));
+    const res = await transport.stream(method, call, requests("a"));
     const error = await (async () => {
-      for await (const _ of res.message) {
+      for await (const _ of res) {
         // read on
       }
     })().catch((e: unknown) => e);
@@ -107,9 +108,9 @@ describe("a Watch over the grpc-web protocol", () => {
 
   it("fails as unavailable when the body ends without a trailer", async () => {
     const { transport } = over([created(1n)]);
-    const res = await transport.stream(method, undefined, undefined, {}, requests("a"));
+    const res = await transport.stream(method, call, requests("a"));
     const error = await (async () => {
-      for await (const _ of res.message) {
+      for await (const _ of res) {
         // read on
       }
     })().catch((e: unknown) => e);

@@ -1,26 +1,14 @@
-import {
-  create,
-  type DescMessage,
-  type DescMethodStreaming,
-  type DescMethodUnary,
-  isMessage,
-  type MessageInitShape,
-  toBinary,
-} from "@bufbuild/protobuf";
-import {
-  Code,
-  ConnectError,
-  type StreamResponse,
-  type Transport,
-  type UnaryResponse,
-} from "@connectrpc/connect";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { MessageCodec } from "../wire/message-codec.js";
+import type { MethodRef } from "../wire/service-ref.js";
 import { connectNodeTransport } from "./grpc/connect-node-optional.node.js";
 import { GrpcCall } from "./grpc/grpc-call.node.js";
 import { H2Client } from "./grpc/h2-client.node.js";
 import { defaultSessionOptions } from "./grpc/h2-session.node.js";
 import { encodeHeaders, type HeaderField } from "./grpc/hpack.node.js";
 import { nodeTls } from "./grpc/tls.node.js";
-import type { TransportFactory } from "./protocol.js";
+import type { EtcdTransport, TransportCall, TransportFactory } from "./protocol.js";
 
 /**
  * HTTP/2 gRPC straight to etcd, on etcd-web's own HTTP/2 session (grpc/h2-session.node.ts):
@@ -62,76 +50,35 @@ export const grpcTransport: TransportFactory = (settings) => {
     return Buffer.concat([base, encodeHeaders(extra)]);
   }
 
-  function start<O extends DescMessage>(
-    method: { parent: { typeName: string }; name: string; output: O },
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-    header: HeadersInit | undefined,
-  ): GrpcCall<O> {
-    if (signal?.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
+  function start<O extends DescMessage>(method: MethodRef<DescMessage, O>, c: TransportCall) {
+    const { signal, timeoutMs, headers } = c;
+    if (signal.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
     const timeout = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
     const call = new GrpcCall(method.output, signal, timeout, maxResponseBytes);
-    const path = `${prefix}/${method.parent.typeName}/${method.name}`;
-    call.stream = client.open(headerBlock(path, timeout, header), call);
+    const path = `${prefix}/${method.service}/${method.name}`;
+    call.stream = client.open(headerBlock(path, timeout, headers), call);
     return call;
   }
 
-  const transport: Transport = {
-    async unary<I extends DescMessage, O extends DescMessage>(
-      method: DescMethodUnary<I, O>,
-      signal: AbortSignal | undefined,
-      timeoutMs: number | undefined,
-      header: HeadersInit | undefined,
-      input: MessageInitShape<I>,
-    ): Promise<UnaryResponse<I, O>> {
-      const call = start(method, signal, timeoutMs, header);
+  const transport: EtcdTransport = {
+    async unary(method, c, input) {
+      const call = start(method, c);
       call.stream?.write(encode(method.input, input), true);
-      const message = await call.unary();
-      // Headers objects are made only when read: etcd-web reads neither on success.
-      return {
-        stream: false,
-        service: method.parent,
-        method,
-        message,
-        get header() {
-          return call.header();
-        },
-        get trailer() {
-          return call.trailer();
-        },
-      };
+      return call.unary();
     },
-
-    async stream<I extends DescMessage, O extends DescMessage>(
-      method: DescMethodStreaming<I, O>,
-      signal: AbortSignal | undefined,
-      timeoutMs: number | undefined,
-      header: HeadersInit | undefined,
-      input: AsyncIterable<MessageInitShape<I>>,
-    ): Promise<StreamResponse<I, O>> {
-      const call = start(method, signal, timeoutMs, header);
+    async stream(method, c, input) {
+      const call = start(method, c);
       call.send(input, (m) => encode(method.input, m));
       await call.responded();
-      return {
-        stream: true,
-        service: method.parent,
-        method,
-        get header() {
-          return call.header();
-        },
-        get trailer() {
-          return call.trailer();
-        },
-        message: call.messages(),
-      };
+      return call.messages();
     },
   };
   return { transport, close: () => client.close() };
 };
 
 /** One gRPC message: flag 0 (uncompressed), big-endian length, the protobuf bytes. */
-function encode<D extends DescMessage>(schema: D, input: MessageInitShape<D>): Buffer {
-  const bytes = toBinary(schema, isMessage(input, schema) ? input : create(schema, input));
+function encode<D extends DescMessage>(codec: MessageCodec<D>, input: MessageInitShape<D>): Buffer {
+  const bytes = codec.encode(input);
   const out = Buffer.allocUnsafe(5 + bytes.length);
   out[0] = 0;
   out.writeUInt32BE(bytes.length, 1);

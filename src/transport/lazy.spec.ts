@@ -1,19 +1,19 @@
-import type { Transport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { KV } from "../gen/etcdserverpb/rpc_pb.js";
+import { KV } from "../gen/etcdserverpb/rpc_wire.js";
 import { lazyTransport } from "./lazy.js";
-import type { EndpointTransport, TransportFactory } from "./protocol.js";
+import type { EndpointTransport, EtcdTransport, TransportFactory } from "./protocol.js";
 
 // Any method will do: the fake transport answers every call with its endpoint's URL.
-const method = KV.method.range;
+const method = KV.methods.range;
+const signal = new AbortController().signal;
 
 function fakeFactory(log: string[]): TransportFactory {
   return ({ baseUrl }): EndpointTransport => {
     log.push(`make ${baseUrl}`);
     const transport = {
-      unary: async () => ({ message: baseUrl }),
-      stream: async () => ({ message: baseUrl }),
-    } as unknown as Transport;
+      unary: async () => baseUrl,
+      stream: async () => baseUrl,
+    } as unknown as EtcdTransport;
     return { transport, close: () => log.push(`close ${baseUrl}`) };
   };
 }
@@ -30,10 +30,10 @@ describe("lazyTransport", () => {
     const b = factory({ baseUrl: "http://b" });
     expect(loads).toBe(0);
     const call = (t: EndpointTransport) =>
-      t.transport.unary(method as never, undefined, undefined, undefined, {} as never);
-    expect((await call(a)).message).toBe("http://a");
-    expect((await call(a)).message).toBe("http://a");
-    expect((await call(b)).message).toBe("http://b");
+      t.transport.unary(method, { signal }, {}) as Promise<unknown>;
+    expect(await call(a)).toBe("http://a");
+    expect(await call(a)).toBe("http://a");
+    expect(await call(b)).toBe("http://b");
     expect(loads).toBe(1);
     expect(log).toEqual(["make http://a", "make http://b"]);
     a.close();
@@ -48,9 +48,9 @@ describe("lazyTransport", () => {
     });
     const t = factory({ baseUrl: "http://a" });
     const call = () =>
-      t.transport.stream(method as never, undefined, undefined, undefined, [] as never);
+      t.transport.stream(method, { signal }, (async function* () {})()) as Promise<unknown>;
     await expect(call()).rejects.toThrow(/dynamically imported/);
-    expect((await call()).message).toBe("http://a");
+    expect(await call()).toBe("http://a");
   });
 
   it("makes no transport for an endpoint closed while the protocol loaded", async () => {
@@ -63,13 +63,7 @@ describe("lazyTransport", () => {
         }),
     );
     const t = factory({ baseUrl: "http://a" });
-    const pending = t.transport.unary(
-      method as never,
-      undefined,
-      undefined,
-      undefined,
-      {} as never,
-    );
+    const pending = t.transport.unary(method, { signal }, {});
     t.close();
     release(fakeFactory(log));
     await expect(pending).rejects.toThrow(/closed/);

@@ -1,5 +1,9 @@
-import type { Transport } from "@connectrpc/connect";
-import type { EndpointTransport, TransportFactory, TransportSettings } from "./protocol.js";
+import type {
+  EndpointTransport,
+  EtcdTransport,
+  TransportFactory,
+  TransportSettings,
+} from "./protocol.js";
 
 /**
  * A protocol whose code is loaded on its first call (a dynamic import): a bundler splits it
@@ -25,22 +29,22 @@ function lazyEndpoint(
 ): EndpointTransport {
   let inner: EndpointTransport | undefined;
   let closed = false;
-  const ready = async (): Promise<Transport> => {
+  const ready = async (): Promise<EtcdTransport> => {
     if (inner) return inner.transport;
     const make = await factory();
     if (closed) throw new Error("the transport was closed");
     inner ??= make(settings);
     return inner.transport;
   };
-  const transport: Transport = {
-    unary: (method, signal, timeoutMs, header, input, contextValues) =>
+  const transport: EtcdTransport = {
+    unary: (method, call, input) =>
       inner
-        ? inner.transport.unary(method, signal, timeoutMs, header, input, contextValues)
-        : ready().then((t) => t.unary(method, signal, timeoutMs, header, input, contextValues)),
-    stream: (method, signal, timeoutMs, header, input, contextValues) =>
+        ? inner.transport.unary(method, call, input)
+        : ready().then((t) => t.unary(method, call, input)),
+    stream: (method, call, input) =>
       inner
-        ? inner.transport.stream(method, signal, timeoutMs, header, input, contextValues)
-        : ready().then((t) => t.stream(method, signal, timeoutMs, header, input, contextValues)),
+        ? inner.transport.stream(method, call, input)
+        : ready().then((t) => t.stream(method, call, input)),
   };
   return {
     transport,

@@ -1,4 +1,5 @@
-import type { Transport } from "@connectrpc/connect";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { MethodRef } from "../wire/service-ref.js";
 
 /** The wire protocols the v3 client speaks. */
 export type Protocol = "grpc-web" | "gateway" | "grpc";
@@ -45,9 +46,37 @@ export const grpcClients: readonly GrpcClient[] = ["etcd-web", "connect-node"];
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
 
+/** What one call carries besides its messages. */
+export interface TransportCall {
+  signal: AbortSignal;
+  /** The deadline to send etcd (grpc-timeout); the signal enforces it here. */
+  timeoutMs?: number | undefined;
+  /** Request headers: the auth token. */
+  headers?: HeadersInit | undefined;
+}
+
+/**
+ * How the v3 client calls etcd over one protocol. Methods are MethodRefs from the generated
+ * tables (src/gen/**\/*_wire.ts); failures are ConnectErrors, which v3/classify.ts turns into
+ * etcd-web's errors.
+ */
+export interface EtcdTransport {
+  unary<I extends DescMessage, O extends DescMessage>(
+    method: MethodRef<I, O>,
+    call: TransportCall,
+    input: MessageInitShape<I>,
+  ): Promise<MessageShape<O>>;
+  /** A streaming call: resolves once the response has begun, with its messages. */
+  stream<I extends DescMessage, O extends DescMessage>(
+    method: MethodRef<I, O>,
+    call: TransportCall,
+    input: AsyncIterable<MessageInitShape<I>>,
+  ): Promise<AsyncIterable<MessageShape<O>>>;
+}
+
 /** A protocol's connection to one endpoint. close() ends its sockets, if it keeps any. */
 export interface EndpointTransport {
-  transport: Transport;
+  transport: EtcdTransport;
   close(): void;
 }
 

@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import type { Transport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { FakeClock, flush } from "../../test/fakes/fake-clock.js";
 import {
@@ -9,6 +8,7 @@ import {
   WatchResponseSchema,
 } from "../gen/etcdserverpb/rpc_pb.js";
 import { AsyncQueue } from "../internal/async-queue.js";
+import type { EtcdTransport, TransportCall } from "../transport/protocol.js";
 import { EtcdClient } from "./client.js";
 import type { ClientRuntime } from "./watch-hub.js";
 import { batchedWatches } from "./watch-hubs.js";
@@ -30,25 +30,19 @@ function setup(o: { hidden?: boolean } = {}) {
   document.hidden = o.hidden ?? false;
   let statusCalls = 0;
   const watches: { creates: WatchRequest[]; responses: AsyncQueue<WatchResponse> }[] = [];
-  const transport: Transport = {
+  const transport: EtcdTransport = {
     unary: (async () => {
       statusCalls++;
-      return { message: create(StatusResponseSchema, { leader: 1n, header: { revision: 1n } }) };
-    }) as unknown as Transport["unary"],
-    stream: (async (
-      _m: unknown,
-      signal: AbortSignal,
-      _t: unknown,
-      _h: unknown,
-      input: AsyncIterable<WatchRequest>,
-    ) => {
+      return create(StatusResponseSchema, { leader: 1n, header: { revision: 1n } });
+    }) as unknown as EtcdTransport["unary"],
+    stream: (async (_m: unknown, { signal }: TransportCall, input: AsyncIterable<WatchRequest>) => {
       const creates: WatchRequest[] = [];
       for await (const r of input) creates.push(r);
       const responses = new AsyncQueue<WatchResponse>();
       signal.addEventListener("abort", () => responses.fail(signal.reason), { once: true });
       watches.push({ creates, responses });
-      return { message: responses };
-    }) as unknown as Transport["stream"],
+      return responses;
+    }) as unknown as EtcdTransport["stream"],
   };
   const runtime: ClientRuntime = {
     name: "browser",

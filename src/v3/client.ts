@@ -8,7 +8,7 @@ import { type RetryOptions, withFailover } from "../endpoints/failover.js";
 import { HealthProbe } from "../endpoints/health-probe.js";
 import { listenToPage, type PageSignalSources, pageSources } from "../endpoints/page-signals.js";
 import { ContextError, InvalidInputError } from "../errors/etcd-error.js";
-import { Watch } from "../gen/etcdserverpb/rpc_pb.js";
+import { Watch } from "../gen/etcdserverpb/rpc_wire.js";
 import type { Bytes } from "../internal/bytes.js";
 import type { CallOptions } from "../internal/call-options.js";
 import { type Clock, systemClock } from "../internal/clock.js";
@@ -21,6 +21,7 @@ import {
   type TlsOptions,
   type WebSocketConstructor,
 } from "../transport/protocol.js";
+import { serverStreaming } from "../wire/service-ref.js";
 import { AuthApi } from "./auth.js";
 import { AuthSession, type Credentials } from "./auth-session.js";
 import { classifyV3 } from "./classify.js";
@@ -48,7 +49,6 @@ import {
 import { LeaseApi } from "./lease.js";
 import { LiveView, type LiveViewOptions } from "./live-view.js";
 import { MaintenanceApi } from "./maintenance.js";
-import { serverStreaming } from "./streaming.js";
 import { Txn, txnRequest, txnResult } from "./txn.js";
 import type { ClientRuntime, WatchHub } from "./watch-hub.js";
 import type { WatchRequestInit } from "./watch-stream.js";
@@ -350,14 +350,14 @@ export class EtcdClient implements Caller {
     requests: AsyncIterable<WatchRequestInit>,
     signal: AbortSignal,
   ) {
-    const method = bidi ? Watch.method.watch : serverStreaming(Watch.method.watch);
+    const method = bidi ? Watch.methods.watch : serverStreaming(Watch.methods.watch);
     const endpoint = this.pool.order()[0] ?? this.pool.pinned;
     const c = this.connection(endpoint);
     this.watchToken = this.session && (await this.session.token(c, signal));
     const headers = this.watchToken === undefined ? undefined : { token: this.watchToken };
-    const res = await c.transport.stream(method, signal, undefined, headers, requests);
+    const responses = await c.transport.stream(method, { signal, headers }, requests);
     return {
-      responses: res.message,
+      responses,
       done: (error: unknown) => {
         if (error instanceof Error) this.pool.reportFailure(endpoint, error);
       },

@@ -1,14 +1,13 @@
-import type { Transport } from "@connectrpc/connect";
-import { Auth, Cluster, KV, Lease, Maintenance } from "../gen/etcdserverpb/rpc_pb.js";
+import { Auth, Cluster, KV, Lease, Maintenance } from "../gen/etcdserverpb/rpc_wire.js";
 import type { CallOptions } from "../internal/call-options.js";
-import type { EndpointTransport } from "../transport/protocol.js";
+import type { EndpointTransport, EtcdTransport } from "../transport/protocol.js";
 import { type AttemptOptions, type UnaryClient, unaryClient } from "./unary-client.js";
 
 export type { AttemptOptions };
 
 /** The generated clients of every etcd service on one endpoint, over one transport. */
 export interface Connection {
-  readonly transport: Transport;
+  readonly transport: EtcdTransport;
   readonly close: () => void;
   readonly kv: UnaryClient<typeof KV>;
   readonly lease: UnaryClient<typeof Lease>;

@@ -1,14 +1,14 @@
 import { Code } from "@connectrpc/connect";
 import { InvalidInputError } from "../errors/etcd-error.js";
 import { GrpcError } from "../errors/grpc-error.js";
-import { Lease as LeaseService } from "../gen/etcdserverpb/rpc_pb.js";
+import { Lease as LeaseService } from "../gen/etcdserverpb/rpc_wire.js";
 import type { CallOptions } from "../internal/call-options.js";
 import type { Clock } from "../internal/clock.js";
+import { serverStreaming } from "../wire/service-ref.js";
 import type { AttemptOptions, Caller, Connection } from "./connection.js";
 import { KeepAlive, type KeepAliveOptions } from "./keep-alive.js";
 import { header, type ResponseHeader } from "./key-value.js";
 import { int64 } from "./kv.js";
-import { serverStreaming } from "./streaming.js";
 
 export interface LeaseGrant {
   header: ResponseHeader;
@@ -35,7 +35,7 @@ export interface LeaseKeepAliveResult {
   ttl: bigint;
 }
 
-const keepAliveOnce = serverStreaming(LeaseService.method.leaseKeepAlive);
+const keepAliveOnce = serverStreaming(LeaseService.methods.leaseKeepAlive);
 
 /** Leases: grant, revoke, timeToLive, leases, keepAliveOnce and keepAlive. */
 export class LeaseApi {
@@ -134,16 +134,14 @@ async function renewOnce(
   a: AttemptOptions,
   ID: bigint,
 ): Promise<LeaseKeepAliveResult> {
-  const res = await c.transport.stream(
+  const responses = await c.transport.stream(
     keepAliveOnce,
-    a.signal,
-    undefined,
-    a.headers,
+    a,
     (async function* () {
       yield { ID };
     })(),
   );
-  for await (const m of res.message) {
+  for await (const m of responses) {
     if (m.TTL <= 0n) {
       throw new GrpcError(Code.NotFound, "etcdserver: requested lease not found");
     }

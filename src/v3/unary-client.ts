@@ -1,50 +1,32 @@
-import type {
-  DescMessage,
-  DescMethodUnary,
-  DescService,
-  MessageInitShape,
-  MessageShape,
-} from "@bufbuild/protobuf";
-import type { Transport } from "@connectrpc/connect";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { EtcdTransport } from "../transport/protocol.js";
+import type { MethodRef, ServiceRef } from "../wire/service-ref.js";
 
-/** What one attempt passes to a generated client: the attempt's signal and the auth header. */
+/** What one attempt passes to a client: the attempt's signal and the auth header. */
 export interface AttemptOptions {
   signal: AbortSignal;
   headers?: HeadersInit;
 }
 
-/** A service's unary methods, by local name, as connect's Client types them. */
-export type UnaryClient<S extends DescService> = {
-  [K in keyof S["method"] as S["method"][K] extends DescMethodUnary
+/** A service's unary methods, by local name. */
+export type UnaryClient<S extends ServiceRef> = {
+  [K in keyof S["methods"] as S["methods"][K] extends MethodRef<DescMessage, DescMessage, "unary">
     ? K
-    : never]: S["method"][K] extends DescMethodUnary<infer I, infer O>
+    : never]: S["methods"][K] extends MethodRef<infer I, infer O, "unary">
     ? (input: MessageInitShape<I>, options: AttemptOptions) => Promise<MessageShape<O>>
     : never;
 };
 
-/**
- * The unary methods of a service over a transport. etcd-web calls only unary methods through
- * clients (streams go to the transport), so this replaces connect's createClient, whose
- * streaming and callback paths a page would carry for nothing.
- */
-export function unaryClient<S extends DescService>(
+/** The unary methods of a service over a transport (streams go to the transport itself). */
+export function unaryClient<S extends ServiceRef>(
   service: S,
-  transport: Transport,
+  transport: EtcdTransport,
 ): UnaryClient<S> {
   const client: Record<string, unknown> = {};
-  for (const method of service.methods) {
-    if (method.methodKind !== "unary") continue;
-    const unary = method as DescMethodUnary;
-    client[method.localName] = async (input: unknown, options: AttemptOptions) =>
-      (
-        await transport.unary(
-          unary,
-          options.signal,
-          undefined,
-          options.headers,
-          input as MessageInitShape<DescMessage>,
-        )
-      ).message;
+  for (const method of Object.values(service.methods)) {
+    if (method.kind !== "unary") continue;
+    client[method.localName] = (input: MessageInitShape<DescMessage>, options: AttemptOptions) =>
+      transport.unary(method, options, input);
   }
   return client as UnaryClient<S>;
 }

@@ -2,7 +2,6 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ResponseError } from "../../errors/etcd-error.js";
 import { Maintenance, Watch } from "../../gen/etcdserverpb/rpc_pb.js";
-import { serverStreaming } from "../../v3/streaming.js";
 import { createGatewayTransport } from "./gateway-transport.js";
 import type { FetchFn } from "./http-post.js";
 
@@ -61,7 +60,8 @@ describe("server streams over POST", () => {
         requestUnion: { case: "createRequest" as const, value: { key: enc("b"), watchId: 2n } },
       };
     }
-    const method = serverStreaming(Watch.method.watch);
+    // Watch in its server-streaming form, as connect-transport.ts hands it to the gateway.
+    const method = { ...Watch.method.watch, methodKind: "server_streaming" } as const;
     const res = await transport.stream(method, undefined, undefined, undefined, creates());
     const { items, error } = await collect(res.message);
     expect(error).toBeUndefined();

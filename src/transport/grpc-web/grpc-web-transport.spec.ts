@@ -2,13 +2,12 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import {
-  KV,
   RangeRequestSchema,
   RangeResponseSchema,
-  Watch,
   WatchResponseSchema,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import { serverStreaming } from "../../v3/streaming.js";
+import { KV, Watch } from "../../gen/etcdserverpb/rpc_wire.js";
+import { serverStreaming } from "../../wire/service-ref.js";
 import { frame, trailerFlag } from "./frames.js";
 import { createGrpcWebTransport } from "./grpc-web-transport.js";
 
@@ -45,7 +44,11 @@ function transport(answer: (req: Request) => Response) {
   return { t, requests };
 }
 
-const range = KV.method.range;
+const range = KV.methods.range;
+const call = (o: { timeoutMs?: number; headers?: HeadersInit } = {}) => ({
+  signal: new AbortController().signal,
+  ...o,
+});
 
 describe("the gRPC-Web transport", () => {
   it("posts one framed message with gRPC-Web's headers, and reads the answer and its status", async () => {
@@ -57,8 +60,10 @@ describe("the gRPC-Web transport", () => {
           { headers: grpcWeb },
         ),
     );
-    const res = await t.unary(range, undefined, 1500, { token: "tok" }, { key: enc.encode("k") });
-    expect(res.message.count).toBe(3n);
+    const res = await t.unary(range, call({ timeoutMs: 1500, headers: { token: "tok" } }), {
+      key: enc.encode("k"),
+    });
+    expect(res.count).toBe(3n);
     const req = requests[0];
     expect(req?.url).toBe("http://proxy/etcd/etcdserverpb.KV/Range");
     expect(req?.headers.get("content-type")).toBe("application/grpc-web+proto");
@@ -83,7 +88,7 @@ describe("the gRPC-Web transport", () => {
           },
         }),
     );
-    const e = await t.unary(range, undefined, undefined, undefined, {}).catch((x) => x);
+    const e = await t.unary(range, call(), {}).catch((x) => x);
     expect(e).toBeInstanceOf(ConnectError);
     expect(e.code).toBe(Code.OutOfRange);
     expect(e.rawMessage).toBe("etcdserver: mvcc: required revision is a future revision");
@@ -91,11 +96,11 @@ describe("the gRPC-Web transport", () => {
 
   it("maps an HTTP error without a gRPC status, and a body without one", async () => {
     const failed = transport(() => new Response("busy", { status: 503, headers: grpcWeb }));
-    await expect(failed.t.unary(range, undefined, undefined, undefined, {})).rejects.toMatchObject({
+    await expect(failed.t.unary(range, call(), {})).rejects.toMatchObject({
       code: Code.Unavailable,
     });
     const cut = transport(() => new Response(body(frame(new Uint8Array(0))), { headers: grpcWeb }));
-    await expect(cut.t.unary(range, undefined, undefined, undefined, {})).rejects.toMatchObject({
+    await expect(cut.t.unary(range, call(), {})).rejects.toMatchObject({
       code: Code.Unavailable,
       rawMessage: "the response ended without a status",
     });
@@ -111,17 +116,15 @@ describe("the gRPC-Web transport", () => {
         }),
     );
     const res = await t.stream(
-      serverStreaming(Watch.method.watch),
-      undefined,
-      undefined,
-      undefined,
+      serverStreaming(Watch.methods.watch),
+      call(),
       (async function* () {
         yield {};
       })(),
     );
     const ids: bigint[] = [];
     const end = await (async () => {
-      for await (const m of res.message) ids.push(m.watchId);
+      for await (const m of res) ids.push(m.watchId);
     })().catch((e: ConnectError) => e);
     expect(ids).toEqual([1n, 2n]);
     expect(end).toMatchObject({ code: Code.Canceled, rawMessage: "gone" });
@@ -130,7 +133,7 @@ describe("the gRPC-Web transport", () => {
   it("refuses a method that streams its requests: fetch cannot", async () => {
     const { t, requests } = transport(() => new Response(null));
     await expect(
-      t.stream(Watch.method.watch, undefined, undefined, undefined, (async function* () {})()),
+      t.stream(Watch.methods.watch, call(), (async function* () {})()),
     ).rejects.toMatchObject({ code: Code.Unimplemented });
     expect(requests).toEqual([]);
   });

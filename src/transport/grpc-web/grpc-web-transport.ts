@@ -1,15 +1,9 @@
-import {
-  create,
-  type DescMessage,
-  type DescMethod,
-  fromBinary,
-  isMessage,
-  type MessageInitShape,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { MessageCodec } from "../../wire/message-codec.js";
+import type { MethodRef } from "../../wire/service-ref.js";
 import { CallSignal } from "../call-signal.js";
+import type { EtcdTransport, TransportCall } from "../protocol.js";
 import { codeFromHttpStatus, frame, parseTrailer, readFrames, statusError } from "./frames.js";
 
 export interface GrpcWebOptions {
@@ -19,37 +13,29 @@ export interface GrpcWebOptions {
 }
 
 /**
- * A Connect Transport for binary gRPC-Web over fetch: unary and server-streaming calls, which
- * is all a browser can send (fetch cannot stream a request body). A server-streaming call
- * sends every message its input yields, in one body. It does the little etcd
- * needs and no more, so that a page over grpc-web carries no JSON or well-known-types code
- * (connect-web's transport brings both, for its JSON format).
+ * Binary gRPC-Web over fetch: unary and server-streaming calls, which is all a browser can
+ * send (fetch cannot stream a request body). A server-streaming call sends every message its
+ * input yields, in one body. Messages go through the generated codecs (src/wire/), so that a
+ * page over grpc-web carries neither protobuf-es's descriptors and reflection nor JSON code.
  */
-export function createGrpcWebTransport(options: GrpcWebOptions): Transport {
+export function createGrpcWebTransport(options: GrpcWebOptions): EtcdTransport {
   const base = options.baseUrl.replace(/\/+$/, "");
 
   /** POSTs one request and checks the response's headers: the call's messages, or its status. */
-  async function open<O extends DescMessage>(
-    method: DescMethod & { output: O },
+  async function open<I extends DescMessage, O extends DescMessage>(
+    method: MethodRef<I, O>,
     inputs: readonly unknown[],
-    header: HeadersInit | undefined,
-    timeoutMs: number | undefined,
+    call: TransportCall,
     signal: AbortSignal,
-  ): Promise<{ res: Response; messages: AsyncGenerator<MessageShape<O>> }> {
-    const headers = new Headers(header);
+  ): Promise<AsyncGenerator<MessageShape<O>>> {
+    const headers = new Headers(call.headers);
     headers.set("content-type", "application/grpc-web+proto");
     headers.set("x-grpc-web", "1");
-    if (timeoutMs !== undefined && timeoutMs > 0) {
-      headers.set("grpc-timeout", `${Math.ceil(timeoutMs)}m`);
+    if (call.timeoutMs !== undefined && call.timeoutMs > 0) {
+      headers.set("grpc-timeout", `${Math.ceil(call.timeoutMs)}m`);
     }
-    const schema = method.input;
-    const encoded = inputs.map((input) =>
-      toBinary(
-        schema,
-        isMessage(input, schema) ? input : create(schema, input as MessageInitShape<typeof schema>),
-      ),
-    );
-    const res = await options.fetch(`${base}/${method.parent.typeName}/${method.name}`, {
+    const encoded = inputs.map((input) => method.input.encode(input as never));
+    const res = await options.fetch(`${base}/${method.service}/${method.name}`, {
       method: "POST",
       headers,
       body: frame(...encoded),
@@ -69,72 +55,41 @@ export function createGrpcWebTransport(options: GrpcWebOptions): Transport {
       await res.body?.cancel().catch(() => {});
       const error = statusError(res.headers);
       if (error) throw error;
-      return { res, messages: none() };
+      return none();
     }
     if (!res.body) throw new ConnectError("protocol error: no body and no status", Code.Internal);
-    return { res, messages: decode(method.output, res.body, signal) };
+    return decode(method.output, res.body, signal);
   }
 
   return {
-    async unary(method, signal, timeoutMs, header, input) {
-      const call = new CallSignal(signal, timeoutMs);
-      const result = await call.run(async () => {
-        const { res, messages } = await open(method, [input], header, timeoutMs, call.signal);
-        let message: MessageShape<typeof method.output> | undefined;
-        for await (const m of messages) {
-          if (message !== undefined) {
-            throw new ConnectError(
-              "protocol error: a unary call answered twice",
-              Code.Unimplemented,
-            );
-          }
-          message = m;
-        }
-        if (message === undefined) {
-          throw new ConnectError(
-            "protocol error: a unary call answered nothing",
-            Code.Unimplemented,
-          );
-        }
-        return { header: res.headers, message };
-      });
-      call.end();
-      return {
-        stream: false,
-        service: method.parent,
-        method,
-        header: result.header,
-        trailer: new Headers(),
-        message: result.message,
-      };
+    async unary(method, call, input) {
+      const c = new CallSignal(call.signal, call.timeoutMs);
+      const message = await c.run(async () =>
+        onlyMessage(await open(method, [input], call, c.signal)),
+      );
+      c.end();
+      return message;
     },
 
-    async stream(method, signal, timeoutMs, header, input) {
-      if (method.methodKind !== "server_streaming") {
+    async stream(method, call, input) {
+      if (method.kind !== "server_streaming") {
         throw new ConnectError(
           `${method.name}: gRPC-Web over fetch cannot stream a request body`,
           Code.Unimplemented,
         );
       }
-      const call = new CallSignal(signal, timeoutMs);
-      const { res, messages } = await call.run(async () =>
-        open(method, await requestMessages(input), header, timeoutMs, call.signal),
+      const c = new CallSignal(call.signal, call.timeoutMs);
+      const messages = await c.run(async () =>
+        open(method, await requestMessages(input), call, c.signal),
       );
-      return {
-        stream: true,
-        service: method.parent,
-        method,
-        header: res.headers,
-        trailer: new Headers(),
-        message: call.stream(messages),
-      };
+      return c.stream(messages);
     },
   };
 }
 
 /** The messages of a body, then its trailer's status: an error status is thrown. */
 async function* decode<O extends DescMessage>(
-  schema: O,
+  codec: MessageCodec<O>,
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal,
 ): AsyncGenerator<MessageShape<O>> {
@@ -150,7 +105,7 @@ async function* decode<O extends DescMessage>(
         );
   for await (const f of readFrames(body, broken)) {
     if (!f.trailer) {
-      yield parse(schema, f.data);
+      yield parse(codec, f.data);
       continue;
     }
     const error = statusError(parseTrailer(f.data));
@@ -165,18 +120,33 @@ async function* decode<O extends DescMessage>(
 }
 
 /** A message that does not decode is Internal, raised here: classify makes it a ResponseError. */
-function parse<O extends DescMessage>(schema: O, data: Uint8Array): MessageShape<O> {
+function parse<O extends DescMessage>(codec: MessageCodec<O>, data: Uint8Array): MessageShape<O> {
   try {
-    return fromBinary(schema, data);
+    return codec.decode(data);
   } catch (e) {
     throw new ConnectError(
-      `the message does not decode as ${schema.typeName}: ${e instanceof Error ? e.message : String(e)}`,
+      `the message does not decode as ${codec.typeName}: ${e instanceof Error ? e.message : String(e)}`,
       Code.Internal,
       undefined,
       undefined,
       e,
     );
   }
+}
+
+/** A unary call's one answer. */
+async function onlyMessage<T>(messages: AsyncIterable<T>): Promise<T> {
+  let message: T | undefined;
+  for await (const m of messages) {
+    if (message !== undefined) {
+      throw new ConnectError("protocol error: a unary call answered twice", Code.Unimplemented);
+    }
+    message = m;
+  }
+  if (message === undefined) {
+    throw new ConnectError("protocol error: a unary call answered nothing", Code.Unimplemented);
+  }
+  return message;
 }
 
 async function* none<T>(): AsyncGenerator<T> {}

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from "node:tls";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { fromConnect } from "../connect-transport.js";
 import type { EndpointTransport } from "../protocol.js";
 
 /**
@@ -19,11 +20,13 @@ export function connectNodeGrpc(
     tls,
   );
   return {
-    transport: createGrpcTransport({
-      baseUrl,
-      sessionManager,
-      ...(maxResponseBytes !== undefined ? { readMaxBytes: maxResponseBytes } : {}),
-    }),
+    transport: fromConnect(
+      createGrpcTransport({
+        baseUrl,
+        sessionManager,
+        ...(maxResponseBytes !== undefined ? { readMaxBytes: maxResponseBytes } : {}),
+      }),
+    ),
     close: () => sessionManager.abort(),
   };
 }

@@ -12,7 +12,8 @@ import {
   rstCode,
   T,
 } from "../../../test/fakes/raw-h2-peer.js";
-import { PutResponseSchema, RangeResponseSchema } from "../../gen/etcdserverpb/rpc_pb.js";
+import type { PutResponseSchema } from "../../gen/etcdserverpb/rpc_pb.js";
+import { PutResponseCodec, RangeResponseCodec } from "../../gen/etcdserverpb/rpc_wire.js";
 import { neverSent } from "../../internal/causes.js";
 import { GrpcCall } from "./grpc-call.node.js";
 import { H2Client } from "./h2-client.node.js";
@@ -22,7 +23,7 @@ import { H2Client } from "./h2-client.node.js";
 async function failure(
   end: (c: GrpcCall<typeof PutResponseSchema>) => void,
 ): Promise<ConnectError> {
-  const call = new GrpcCall(PutResponseSchema, undefined, undefined);
+  const call = new GrpcCall(PutResponseCodec, undefined, undefined);
   end(call);
   const e = await call.unary().then(
     () => undefined,
@@ -58,7 +59,7 @@ describe("GrpcCall", () => {
   });
 
   it("decodes one message with a grpc-status 0 trailer, and refuses a missing one", async () => {
-    const call = new GrpcCall(PutResponseSchema, undefined, undefined);
+    const call = new GrpcCall(PutResponseCodec, undefined, undefined);
     call.onHeaders(
       [
         [":status", "200"],
@@ -86,7 +87,7 @@ describe("GrpcCall", () => {
   });
 
   it("copies a message split over many DATA frames once, not once per frame", async () => {
-    const call = new GrpcCall(RangeResponseSchema, undefined, undefined);
+    const call = new GrpcCall(RangeResponseCodec, undefined, undefined);
     call.onHeaders(okFields, false);
     // A RangeResponse of one 1 MiB value: kvs (field 2) { value (field 5) }.
     const value = Buffer.alloc(1 << 20, 0x61);
@@ -122,7 +123,7 @@ describe("GrpcCall", () => {
   });
 
   it("fails at once a message whose length prefix claims more than maxResponseBytes", async () => {
-    const call = new GrpcCall(PutResponseSchema, undefined, undefined, 1 << 20);
+    const call = new GrpcCall(PutResponseCodec, undefined, undefined, 1 << 20);
     let cancelled: number | undefined;
     call.stream = { cancel: (code: number) => (cancelled = code) } as unknown as GrpcCall<
       typeof PutResponseSchema
@@ -162,7 +163,7 @@ describe("GrpcCall on a connection (raw HTTP/2 peer)", { timeout: 5000 }, () => 
     peer = await RawH2Peer.start();
     client = new H2Client(peer.url);
     const start = () => {
-      const call = new GrpcCall(PutResponseSchema, undefined, 5000, 1024);
+      const call = new GrpcCall(PutResponseCodec, undefined, 5000, 1024);
       call.stream = (client as H2Client).open(requestBlock(client as H2Client), call);
       call.stream.end();
       return call;

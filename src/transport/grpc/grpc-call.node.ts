@@ -1,10 +1,11 @@
 // One gRPC call on one HTTP/2 stream: the request's messages out, the response's headers,
 // messages and trailers in, and the errors in connect's shapes (a ConnectError with the status
 // etcd sent; node's socket error as the cause, so that failover sees ECONNREFUSED as before).
-import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { hasCauseCode, unprocessedCode } from "../../internal/causes.js";
+import type { MessageCodec } from "../../wire/message-codec.js";
 import {
   defaultMaxResponseBytes,
   MessageError,
@@ -29,7 +30,7 @@ export class GrpcCall<O extends DescMessage> implements StreamHandler {
   private readonly onAbort = () => this.fail(ConnectError.from(this.signal?.reason, Code.Canceled));
 
   constructor(
-    private readonly output: O,
+    private readonly output: MessageCodec<O>,
     private readonly signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
     maxResponseBytes: number = defaultMaxResponseBytes,
@@ -69,7 +70,7 @@ export class GrpcCall<O extends DescMessage> implements StreamHandler {
   }
 
   private readonly onMessage = (bytes: Uint8Array): void => {
-    this.queue.push(fromBinary(this.output, bytes));
+    this.queue.push(this.output.decode(bytes));
   };
 
   onEnd(error?: Error, rstCode?: number): void {

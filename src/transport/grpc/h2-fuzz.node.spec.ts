@@ -17,7 +17,7 @@ import {
   T,
   u32,
 } from "../../../test/fakes/raw-h2-peer.js";
-import { RangeResponseSchema } from "../../gen/etcdserverpb/rpc_pb.js";
+import { RangeResponseCodec } from "../../gen/etcdserverpb/rpc_wire.js";
 import { GrpcCall } from "./grpc-call.node.js";
 import { H2Client } from "./h2-client.node.js";
 import { defaultSessionOptions } from "./h2-session.node.js";
@@ -254,7 +254,7 @@ type Outcome = { index: number; settled: boolean; ok: boolean; connectError: boo
 
 async function runOne(url: string, index: number): Promise<Outcome> {
   const client = new H2Client(url, { ...defaultSessionOptions, connectTimeoutMs: 1000 });
-  const call = new GrpcCall(RangeResponseSchema, undefined, deadlineMs, maxResponseBytes);
+  const call = new GrpcCall(RangeResponseCodec, undefined, deadlineMs, maxResponseBytes);
   call.stream = client.open(requestBlock(client), call);
   call.stream.write(Buffer.from([0, 0, 0, 0, 0]), true);
   let timer: ReturnType<typeof setTimeout> | undefined;
