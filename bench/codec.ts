@@ -9,15 +9,15 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import {
+  PutRequestCodec,
+  RangeResponseCodec,
+  WatchResponseCodec,
+} from "../src/gen/etcdserverpb/rpc_codec.js";
+import {
   PutRequestSchema,
   RangeResponseSchema,
   WatchResponseSchema,
 } from "../src/gen/etcdserverpb/rpc_pb.js";
-import {
-  PutRequestCodec,
-  RangeResponseCodec,
-  WatchResponseCodec,
-} from "../src/gen/etcdserverpb/rpc_wire.js";
 import type { MessageCodec } from "../src/wire/message-codec.js";
 import { median } from "./lib/stats.js";
 

@@ -15,7 +15,7 @@ import {
   type PutRequestSchema,
   type RangeRequestSchema,
 } from "../../src/gen/etcdserverpb/rpc_pb.js";
-import { KV as KvRef } from "../../src/gen/etcdserverpb/rpc_wire.js";
+import { KV as KvRef } from "../../src/gen/etcdserverpb/rpc_ref.js";
 import { Etcd } from "../../src/node.js";
 import { nodeRuntime } from "../../src/runtime.node.js";
 import { grpcTransport } from "../../src/transport/grpc.node.js";

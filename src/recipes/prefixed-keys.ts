@@ -1,12 +1,12 @@
 // The key arithmetic of a namespace, as Go's namespace package does it: every key and range
 // end gets the prefix in front; every key in a response loses it.
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
   CompareSchema,
   RequestOpSchema,
   TxnRequestSchema,
 } from "../gen/etcdserverpb/rpc_pb.js";
-import { KeyValueSchema } from "../gen/mvccpb/kv_pb.js";
+import type { KeyValue as KeyValuePb } from "../gen/mvccpb/kv_pb.js";
 import { prefixEnd } from "../internal/bytes.js";
 import { KeyValue } from "../v3/key-value.js";
 import type { DeleteResult, GetResult, PutResult } from "../v3/kv.js";
@@ -113,16 +113,17 @@ export class PrefixedKeys {
   // ---- responses ----
 
   kv(kv: KeyValue): KeyValue {
-    return new KeyValue(
-      create(KeyValueSchema, {
-        key: this.strip(kv.key),
-        value: kv.value,
-        createRevision: kv.createRevision,
-        modRevision: kv.modRevision,
-        version: kv.version,
-        lease: kv.lease,
-      }),
-    );
+    // Every field, as a decoded message has them (no create(): it would load the descriptors).
+    const message: KeyValuePb = {
+      $typeName: "mvccpb.KeyValue",
+      key: this.strip(kv.key),
+      value: kv.value,
+      createRevision: kv.createRevision,
+      modRevision: kv.modRevision,
+      version: kv.version,
+      lease: kv.lease,
+    };
+    return new KeyValue(message);
   }
 
   get(res: GetResult): GetResult {

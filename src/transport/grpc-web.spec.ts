@@ -6,7 +6,7 @@ import {
   WatchRequestSchema,
   WatchResponseSchema,
 } from "../gen/etcdserverpb/rpc_pb.js";
-import { Watch } from "../gen/etcdserverpb/rpc_wire.js";
+import { Watch } from "../gen/etcdserverpb/rpc_ref.js";
 import { serverStreaming } from "../wire/service-ref.js";
 import { grpcWebTransport } from "./grpc-web.js";
 

@@ -8,6 +8,7 @@ import { H2Client } from "./grpc/h2-client.node.js";
 import { defaultSessionOptions } from "./grpc/h2-session.node.js";
 import { encodeHeaders, type HeaderField } from "./grpc/hpack.node.js";
 import { nodeTls } from "./grpc/tls.node.js";
+import { codecOf } from "./message-codecs.js";
 import type { EtcdTransport, TransportCall, TransportFactory } from "./protocol.js";
 
 /**
@@ -54,7 +55,7 @@ export const grpcTransport: TransportFactory = (settings) => {
     const { signal, timeoutMs, headers } = c;
     if (signal.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
     const timeout = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
-    const call = new GrpcCall(method.output, signal, timeout, maxResponseBytes);
+    const call = new GrpcCall(codecOf(method.output), signal, timeout, maxResponseBytes);
     const path = `${prefix}/${method.service}/${method.name}`;
     call.stream = client.open(headerBlock(path, timeout, headers), call);
     return call;
@@ -63,12 +64,13 @@ export const grpcTransport: TransportFactory = (settings) => {
   const transport: EtcdTransport = {
     async unary(method, c, input) {
       const call = start(method, c);
-      call.stream?.write(encode(method.input, input), true);
+      call.stream?.write(encode(codecOf(method.input), input), true);
       return call.unary();
     },
     async stream(method, c, input) {
       const call = start(method, c);
-      call.send(input, (m) => encode(method.input, m));
+      const codec = codecOf(method.input);
+      call.send(input, (m) => encode(codec, m));
       await call.responded();
       return call.messages();
     },

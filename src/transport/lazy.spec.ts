@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KV } from "../gen/etcdserverpb/rpc_wire.js";
+import { KV } from "../gen/etcdserverpb/rpc_ref.js";
 import { lazyTransport } from "./lazy.js";
 import type { EndpointTransport, EtcdTransport, TransportFactory } from "./protocol.js";
 

@@ -57,7 +57,7 @@ export interface TransportCall {
 
 /**
  * How the v3 client calls etcd over one protocol. Methods are MethodRefs from the generated
- * tables (src/gen/**\/*_wire.ts); failures are ConnectErrors, which v3/classify.ts turns into
+ * tables (src/gen/**\/*_ref.ts); failures are ConnectErrors, which v3/classify.ts turns into
  * etcd-web's errors.
  */
 export interface EtcdTransport {

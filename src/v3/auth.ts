@@ -1,5 +1,5 @@
 import { InvalidInputError } from "../errors/etcd-error.js";
-import { Permission_Type } from "../gen/authpb/auth_pb.js";
+import { Permission_Type } from "../gen/authpb/auth_ref.js";
 import type { ResponseHeader as ResponseHeaderPb } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Bytes } from "../internal/bytes.js";
 import type { CallOptions } from "../internal/call-options.js";

@@ -8,7 +8,7 @@ import { type RetryOptions, withFailover } from "../endpoints/failover.js";
 import { HealthProbe } from "../endpoints/health-probe.js";
 import { listenToPage, type PageSignalSources, pageSources } from "../endpoints/page-signals.js";
 import { ContextError, InvalidInputError } from "../errors/etcd-error.js";
-import { Watch } from "../gen/etcdserverpb/rpc_wire.js";
+import { Watch } from "../gen/etcdserverpb/rpc_ref.js";
 import type { Bytes } from "../internal/bytes.js";
 import type { CallOptions } from "../internal/call-options.js";
 import { type Clock, systemClock } from "../internal/clock.js";

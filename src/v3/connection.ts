@@ -1,4 +1,4 @@
-import { Auth, Cluster, KV, Lease, Maintenance } from "../gen/etcdserverpb/rpc_wire.js";
+import { Auth, Cluster, KV, Lease, Maintenance } from "../gen/etcdserverpb/rpc_ref.js";
 import type { CallOptions } from "../internal/call-options.js";
 import type { EndpointTransport, EtcdTransport } from "../transport/protocol.js";
 import { type AttemptOptions, type UnaryClient, unaryClient } from "./unary-client.js";

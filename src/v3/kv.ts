@@ -2,17 +2,16 @@
 // back, shared by the client's get/put/delete and by txn operations.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { InvalidInputError } from "../errors/etcd-error.js";
-import {
-  type CompactionRequestSchema,
-  type DeleteRangeRequestSchema,
-  type DeleteRangeResponse,
-  type PutRequestSchema,
-  type PutResponse,
-  RangeRequest_SortOrder,
-  RangeRequest_SortTarget,
-  type RangeRequestSchema,
-  type RangeResponse,
+import type {
+  CompactionRequestSchema,
+  DeleteRangeRequestSchema,
+  DeleteRangeResponse,
+  PutRequestSchema,
+  PutResponse,
+  RangeRequestSchema,
+  RangeResponse,
 } from "../gen/etcdserverpb/rpc_pb.js";
+import { RangeRequest_SortOrder, RangeRequest_SortTarget } from "../gen/etcdserverpb/rpc_ref.js";
 import { type Bytes, checkBytes, prefixEnd } from "../internal/bytes.js";
 import { header, KeyValue, keyValues, type ResponseHeader } from "./key-value.js";
 

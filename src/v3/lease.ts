@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { InvalidInputError } from "../errors/etcd-error.js";
 import { GrpcError } from "../errors/grpc-error.js";
-import { Lease as LeaseService } from "../gen/etcdserverpb/rpc_wire.js";
+import { Lease as LeaseService } from "../gen/etcdserverpb/rpc_ref.js";
 import type { CallOptions } from "../internal/call-options.js";
 import type { Clock } from "../internal/clock.js";
 import { serverStreaming } from "../wire/service-ref.js";

@@ -1,4 +1,4 @@
-import { AlarmRequest_AlarmAction, AlarmType } from "../gen/etcdserverpb/rpc_pb.js";
+import { AlarmRequest_AlarmAction, AlarmType } from "../gen/etcdserverpb/rpc_ref.js";
 import type { CallOptions } from "../internal/call-options.js";
 import type { Caller } from "./connection.js";
 import { header, optionalHeader, type ResponseHeader } from "./key-value.js";

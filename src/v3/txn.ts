@@ -1,15 +1,14 @@
 // Transactions: comparisons, operations and a builder whose commit() runs the RPC once.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { InvalidInputError } from "../errors/etcd-error.js";
-import {
-  Compare_CompareResult,
-  Compare_CompareTarget,
-  type CompareSchema,
-  type RequestOpSchema,
-  type ResponseOp,
-  type TxnRequestSchema,
-  type TxnResponse,
+import type {
+  CompareSchema,
+  RequestOpSchema,
+  ResponseOp,
+  TxnRequestSchema,
+  TxnResponse,
 } from "../gen/etcdserverpb/rpc_pb.js";
+import { Compare_CompareResult, Compare_CompareTarget } from "../gen/etcdserverpb/rpc_ref.js";
 import { type Bytes, checkBytes } from "../internal/bytes.js";
 import { header, type ResponseHeader } from "./key-value.js";
 import {

@@ -1,12 +1,13 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { GrpcError } from "../errors/grpc-error.js";
-import {
-  WatchCreateRequest_FilterType,
-  type WatchCreateRequestSchema,
-  type WatchResponse as WatchResponsePb,
+import type {
+  WatchCreateRequestSchema,
+  WatchResponse as WatchResponsePb,
 } from "../gen/etcdserverpb/rpc_pb.js";
-import { Event_EventType, type Event as EventPb } from "../gen/mvccpb/kv_pb.js";
+import { WatchCreateRequest_FilterType } from "../gen/etcdserverpb/rpc_ref.js";
+import type { Event as EventPb } from "../gen/mvccpb/kv_pb.js";
+import { Event_EventType } from "../gen/mvccpb/kv_ref.js";
 import { AsyncQueue } from "../internal/async-queue.js";
 import type { Bytes } from "../internal/bytes.js";
 import type { CallOptions } from "../internal/call-options.js";

@@ -9,12 +9,15 @@ import {
 } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../errors/etcd-error.js";
-import { file_authpb_auth } from "../gen/authpb/auth_pb.js";
-import * as authWire from "../gen/authpb/auth_wire.js";
+import * as authWire from "../gen/authpb/auth_codec.js";
+import * as authPb from "../gen/authpb/auth_pb.js";
+import * as authRef from "../gen/authpb/auth_ref.js";
+import * as rpcWire from "../gen/etcdserverpb/rpc_codec.js";
 import * as rpc from "../gen/etcdserverpb/rpc_pb.js";
-import * as rpcWire from "../gen/etcdserverpb/rpc_wire.js";
-import { file_mvccpb_kv } from "../gen/mvccpb/kv_pb.js";
-import * as kvWire from "../gen/mvccpb/kv_wire.js";
+import * as rpcRef from "../gen/etcdserverpb/rpc_ref.js";
+import * as kvWire from "../gen/mvccpb/kv_codec.js";
+import * as kvPb from "../gen/mvccpb/kv_pb.js";
+import * as kvRef from "../gen/mvccpb/kv_ref.js";
 import type { AnyMessageCodec } from "./message-codec.js";
 import type { ServiceRef } from "./service-ref.js";
 import { WireWriter } from "./wire-writer.js";
@@ -22,7 +25,7 @@ import { WireWriter } from "./wire-writer.js";
 // The generated codecs must agree with protobuf-es, byte for byte, on every etcd message:
 // protobuf-es is the reference, and the codecs replace it on the grpc-web path.
 
-const files: DescFile[] = [rpc.file_etcdserverpb_rpc, file_mvccpb_kv, file_authpb_auth];
+const files: DescFile[] = [rpc.file_etcdserverpb_rpc, kvPb.file_mvccpb_kv, authPb.file_authpb_auth];
 const descs: DescMessage[] = [];
 const visit = (m: DescMessage) => {
   descs.push(m);
@@ -32,9 +35,7 @@ for (const f of files) for (const m of f.messages) visit(m);
 
 const codecs = new Map<string, AnyMessageCodec>();
 for (const mod of [rpcWire, kvWire, authWire]) {
-  for (const value of Object.values(mod)) {
-    if ("decode" in value) codecs.set(value.typeName, value as AnyMessageCodec);
-  }
+  for (const value of Object.values(mod) as AnyMessageCodec[]) codecs.set(value.typeName, value);
 }
 const codec = (desc: DescMessage) => {
   const c = codecs.get(desc.typeName);
@@ -150,12 +151,12 @@ describe("the generated codecs", () => {
 
   it("lists the same services and methods as protobuf-es, with the same messages", () => {
     const refs: ServiceRef[] = [
-      rpcWire.KV,
-      rpcWire.Watch,
-      rpcWire.Lease,
-      rpcWire.Cluster,
-      rpcWire.Maintenance,
-      rpcWire.Auth,
+      rpcRef.KV,
+      rpcRef.Watch,
+      rpcRef.Lease,
+      rpcRef.Cluster,
+      rpcRef.Maintenance,
+      rpcRef.Auth,
     ];
     expect(refs.map((s) => s.typeName)).toEqual(
       rpc.file_etcdserverpb_rpc.services.map((s) => s.typeName),
@@ -181,6 +182,25 @@ describe("the generated codecs", () => {
           m.output.typeName,
         ]),
       );
+    }
+  });
+
+  it("gives every enum protobuf-es's member names and numbers", () => {
+    const pb: Record<string, unknown> = { ...rpc, ...kvPb, ...authPb };
+    const refs: Record<string, unknown> = { ...rpcRef, ...kvRef, ...authRef };
+    const enums = files.flatMap((f) => [
+      ...f.enums,
+      ...descs.filter((d) => d.file === f).flatMap((d) => d.nestedEnums),
+    ]);
+    expect(enums.length).toBeGreaterThan(8);
+    for (const e of enums) {
+      const name = e.typeName.slice(e.typeName.indexOf(".") + 1).replaceAll(".", "_");
+      const tsEnum = pb[name] as Record<string, string | number>;
+      // A TS enum maps names to numbers and numbers back to names; keep the first.
+      const expected = Object.fromEntries(
+        Object.entries(tsEnum).filter(([, v]) => typeof v === "number"),
+      );
+      expect([name, refs[name]]).toEqual([name, expected]);
     }
   });
 });
@@ -259,6 +279,14 @@ describe("encoding what the caller passed", () => {
     expect(() => rpcWire.PutResponseCodec.encode({ header: "x" } as never)).toThrow(
       /must be a message/,
     );
+  });
+
+  it("writes a negative enum number as protobuf-es does: sign-extended to 10 bytes", () => {
+    const init = { sortOrder: -1 } as never;
+    const ours = rpcWire.RangeRequestCodec.encode(init);
+    expect(ours).toEqual(toBinary(rpc.RangeRequestSchema, create(rpc.RangeRequestSchema, init)));
+    expect(ours.length).toBe(11);
+    expect(rpcWire.RangeRequestCodec.decode(ours).sortOrder).toBe(-1);
   });
 
   it("takes numbers and decimal strings for 64-bit fields, as protobuf-es does", () => {

@@ -28,7 +28,7 @@ export type FieldSpec =
 
 /**
  * Encodes and decodes one message type in protobuf's binary format, without protobuf-es's
- * reflection: generated tables (src/gen/**\/*_wire.ts) drive it, so that a page over grpc-web
+ * reflection: generated tables (src/gen/**\/*_codec.ts) drive it, so that a page over grpc-web
  * carries no descriptors. Decoded messages have the shape protobuf-es gives them: every field
  * set, `$typeName`, bigint for 64-bit integers, `{ case, value }` for oneofs.
  */

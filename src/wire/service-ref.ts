@@ -1,14 +1,20 @@
 import type { DescMessage } from "@bufbuild/protobuf";
-import type { MessageCodec } from "./message-codec.js";
 
 /** How a method streams, as protobuf-es names it. */
 export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
 
 /**
- * One etcd method as a transport needs it: its path, how it streams, and its messages'
- * codecs. The message descriptors are types only; a transport that needs them at run time
- * (JSON for the gateway, connect-node) looks them up by name (transport/descriptors.ts).
+ * A message type, by name. Desc is the protobuf-es descriptor's type, for the message's
+ * TypeScript shape; nothing of it exists at run time. A transport finds what it encodes with
+ * by the name: a codec (transport/message-codecs.ts) or a descriptor (connect-transport.ts).
  */
+export interface MessageRef<Desc extends DescMessage = DescMessage> {
+  readonly typeName: string;
+  /** Never set: it carries the type. */
+  readonly $desc?: Desc;
+}
+
+/** One etcd method as a transport needs it: its path, how it streams, and its messages. */
 export interface MethodRef<
   I extends DescMessage = DescMessage,
   O extends DescMessage = DescMessage,
@@ -21,8 +27,8 @@ export interface MethodRef<
   /** The method's name in code: "range". */
   readonly localName: string;
   readonly kind: K;
-  readonly input: MessageCodec<I>;
-  readonly output: MessageCodec<O>;
+  readonly input: MessageRef<I>;
+  readonly output: MessageRef<O>;
 }
 
 /** A service's methods, by local name. */
@@ -31,13 +37,8 @@ export interface ServiceRef<M extends Record<string, MethodRef> = Record<string,
   readonly methods: M;
 }
 
-/** [name, kind, input codec, output codec], as the generated tables list a method. */
-export type MethodSpec = readonly [
-  string,
-  MethodKind,
-  MessageCodec<DescMessage>,
-  MessageCodec<DescMessage>,
-];
+/** [name, kind, input type name, output type name], as the generated tables list a method. */
+export type MethodSpec = readonly [string, MethodKind, string, string];
 
 /** A service's refs, from its generated table; M comes from the declared type. */
 export function serviceRef<M extends Record<string, MethodRef>>(
@@ -46,7 +47,14 @@ export function serviceRef<M extends Record<string, MethodRef>>(
 ): ServiceRef<M> {
   const methods: Record<string, MethodRef> = {};
   for (const [localName, [name, kind, input, output]] of Object.entries(specs)) {
-    methods[localName] = { service: typeName, name, localName, kind, input, output };
+    methods[localName] = {
+      service: typeName,
+      name,
+      localName,
+      kind,
+      input: { typeName: input },
+      output: { typeName: output },
+    };
   }
   return { typeName, methods: methods as M };
 }

@@ -122,7 +122,7 @@ describe("a get+put+watch page over grpc-web from etcd-web/grpc-web", () => {
       ),
     );
     expect(reflection).toEqual([]);
-    expect(result.loadedInputs.some((i) => i.endsWith("src/gen/etcdserverpb/rpc_wire.ts"))).toBe(
+    expect(result.loadedInputs.some((i) => i.endsWith("src/gen/etcdserverpb/rpc_codec.ts"))).toBe(
       true,
     );
   });

@@ -6,7 +6,7 @@ import {
   RangeResponseSchema,
   WatchResponseSchema,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import { KV, Watch } from "../../gen/etcdserverpb/rpc_wire.js";
+import { KV, Watch } from "../../gen/etcdserverpb/rpc_ref.js";
 import { serverStreaming } from "../../wire/service-ref.js";
 import { frame, trailerFlag } from "./frames.js";
 import { createGrpcWebTransport } from "./grpc-web-transport.js";

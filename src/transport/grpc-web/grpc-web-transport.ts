@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageCodec } from "../../wire/message-codec.js";
 import type { MethodRef } from "../../wire/service-ref.js";
 import { CallSignal } from "../call-signal.js";
+import { codecOf } from "../message-codecs.js";
 import type { EtcdTransport, TransportCall } from "../protocol.js";
 import { codeFromHttpStatus, frame, parseTrailer, readFrames, statusError } from "./frames.js";
 
@@ -34,7 +35,8 @@ export function createGrpcWebTransport(options: GrpcWebOptions): EtcdTransport {
     if (call.timeoutMs !== undefined && call.timeoutMs > 0) {
       headers.set("grpc-timeout", `${Math.ceil(call.timeoutMs)}m`);
     }
-    const encoded = inputs.map((input) => method.input.encode(input as never));
+    const input = codecOf(method.input);
+    const encoded = inputs.map((m) => input.encode(m as never));
     const res = await options.fetch(`${base}/${method.service}/${method.name}`, {
       method: "POST",
       headers,
@@ -58,7 +60,7 @@ export function createGrpcWebTransport(options: GrpcWebOptions): EtcdTransport {
       return none();
     }
     if (!res.body) throw new ConnectError("protocol error: no body and no status", Code.Internal);
-    return decode(method.output, res.body, signal);
+    return decode(codecOf(method.output), res.body, signal);
   }
 
   return {

@@ -12,8 +12,8 @@ import {
   rstCode,
   T,
 } from "../../../test/fakes/raw-h2-peer.js";
+import { PutResponseCodec, RangeResponseCodec } from "../../gen/etcdserverpb/rpc_codec.js";
 import type { PutResponseSchema } from "../../gen/etcdserverpb/rpc_pb.js";
-import { PutResponseCodec, RangeResponseCodec } from "../../gen/etcdserverpb/rpc_wire.js";
 import { neverSent } from "../../internal/causes.js";
 import { GrpcCall } from "./grpc-call.node.js";
 import { H2Client } from "./h2-client.node.js";

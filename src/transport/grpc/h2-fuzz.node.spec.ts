@@ -17,7 +17,7 @@ import {
   T,
   u32,
 } from "../../../test/fakes/raw-h2-peer.js";
-import { RangeResponseCodec } from "../../gen/etcdserverpb/rpc_wire.js";
+import { RangeResponseCodec } from "../../gen/etcdserverpb/rpc_codec.js";
 import { GrpcCall } from "./grpc-call.node.js";
 import { H2Client } from "./h2-client.node.js";
 import { defaultSessionOptions } from "./h2-session.node.js";

@@ -10,10 +10,8 @@
 import type { MessageCodec } from "../../wire/message-codec.js";
 import { messageCodec } from "../../wire/message-codec.js";
 import type { AlarmMemberSchema, AlarmRequestSchema, AlarmResponseSchema, AuthDisableRequestSchema, AuthDisableResponseSchema, AuthEnableRequestSchema, AuthEnableResponseSchema, AuthenticateRequestSchema, AuthenticateResponseSchema, AuthRoleAddRequestSchema, AuthRoleAddResponseSchema, AuthRoleDeleteRequestSchema, AuthRoleDeleteResponseSchema, AuthRoleGetRequestSchema, AuthRoleGetResponseSchema, AuthRoleGrantPermissionRequestSchema, AuthRoleGrantPermissionResponseSchema, AuthRoleListRequestSchema, AuthRoleListResponseSchema, AuthRoleRevokePermissionRequestSchema, AuthRoleRevokePermissionResponseSchema, AuthStatusRequestSchema, AuthStatusResponseSchema, AuthUserAddRequestSchema, AuthUserAddResponseSchema, AuthUserChangePasswordRequestSchema, AuthUserChangePasswordResponseSchema, AuthUserDeleteRequestSchema, AuthUserDeleteResponseSchema, AuthUserGetRequestSchema, AuthUserGetResponseSchema, AuthUserGrantRoleRequestSchema, AuthUserGrantRoleResponseSchema, AuthUserListRequestSchema, AuthUserListResponseSchema, AuthUserRevokeRoleRequestSchema, AuthUserRevokeRoleResponseSchema, CompactionRequestSchema, CompactionResponseSchema, CompareSchema, DefragmentRequestSchema, DefragmentResponseSchema, DeleteRangeRequestSchema, DeleteRangeResponseSchema, DowngradeInfoSchema, DowngradeRequestSchema, DowngradeResponseSchema, DowngradeVersionTestRequestSchema, HashKVRequestSchema, HashKVResponseSchema, HashRequestSchema, HashResponseSchema, LeaseCheckpointRequestSchema, LeaseCheckpointResponseSchema, LeaseCheckpointSchema, LeaseGrantRequestSchema, LeaseGrantResponseSchema, LeaseKeepAliveRequestSchema, LeaseKeepAliveResponseSchema, LeaseLeasesRequestSchema, LeaseLeasesResponseSchema, LeaseRevokeRequestSchema, LeaseRevokeResponseSchema, LeaseStatusSchema, LeaseTimeToLiveRequestSchema, LeaseTimeToLiveResponseSchema, MemberAddRequestSchema, MemberAddResponseSchema, MemberListRequestSchema, MemberListResponseSchema, MemberPromoteRequestSchema, MemberPromoteResponseSchema, MemberRemoveRequestSchema, MemberRemoveResponseSchema, MemberSchema, MemberUpdateRequestSchema, MemberUpdateResponseSchema, MoveLeaderRequestSchema, MoveLeaderResponseSchema, PutRequestSchema, PutResponseSchema, RangeRequestSchema, RangeResponseSchema, RequestOpSchema, ResponseHeaderSchema, ResponseOpSchema, SnapshotRequestSchema, SnapshotResponseSchema, StatusRequestSchema, StatusResponseSchema, TxnRequestSchema, TxnResponseSchema, WatchCancelRequestSchema, WatchCreateRequestSchema, WatchProgressRequestSchema, WatchRequestSchema, WatchResponseSchema } from "./rpc_pb.js";
-import { EventCodec, KeyValueCodec } from "../mvccpb/kv_wire.js";
-import { PermissionCodec, UserAddOptionsCodec } from "../authpb/auth_wire.js";
-import type { MethodRef, ServiceRef } from "../../wire/service-ref.js";
-import { serviceRef } from "../../wire/service-ref.js";
+import { EventCodec, KeyValueCodec } from "../mvccpb/kv_codec.js";
+import { PermissionCodec, UserAddOptionsCodec } from "../authpb/auth_codec.js";
 
 export const ResponseHeaderCodec: MessageCodec<typeof ResponseHeaderSchema> = /*@__PURE__*/ messageCodec("etcdserverpb.ResponseHeader", [
   [1, "clusterId", 4],
@@ -523,110 +521,4 @@ export const AuthRoleGrantPermissionResponseCodec: MessageCodec<typeof AuthRoleG
 export const AuthRoleRevokePermissionResponseCodec: MessageCodec<typeof AuthRoleRevokePermissionResponseSchema> = /*@__PURE__*/ messageCodec("etcdserverpb.AuthRoleRevokePermissionResponse", [
   [1, "header", () => ResponseHeaderCodec],
 ]);
-
-export const KV: ServiceRef<{
-  range: MethodRef<typeof RangeRequestSchema, typeof RangeResponseSchema, "unary">;
-  put: MethodRef<typeof PutRequestSchema, typeof PutResponseSchema, "unary">;
-  deleteRange: MethodRef<typeof DeleteRangeRequestSchema, typeof DeleteRangeResponseSchema, "unary">;
-  txn: MethodRef<typeof TxnRequestSchema, typeof TxnResponseSchema, "unary">;
-  compact: MethodRef<typeof CompactionRequestSchema, typeof CompactionResponseSchema, "unary">;
-}> = /*@__PURE__*/ serviceRef("etcdserverpb.KV", {
-  range: ["Range", "unary", RangeRequestCodec, RangeResponseCodec],
-  put: ["Put", "unary", PutRequestCodec, PutResponseCodec],
-  deleteRange: ["DeleteRange", "unary", DeleteRangeRequestCodec, DeleteRangeResponseCodec],
-  txn: ["Txn", "unary", TxnRequestCodec, TxnResponseCodec],
-  compact: ["Compact", "unary", CompactionRequestCodec, CompactionResponseCodec],
-});
-
-export const Watch: ServiceRef<{
-  watch: MethodRef<typeof WatchRequestSchema, typeof WatchResponseSchema, "bidi_streaming">;
-}> = /*@__PURE__*/ serviceRef("etcdserverpb.Watch", {
-  watch: ["Watch", "bidi_streaming", WatchRequestCodec, WatchResponseCodec],
-});
-
-export const Lease: ServiceRef<{
-  leaseGrant: MethodRef<typeof LeaseGrantRequestSchema, typeof LeaseGrantResponseSchema, "unary">;
-  leaseRevoke: MethodRef<typeof LeaseRevokeRequestSchema, typeof LeaseRevokeResponseSchema, "unary">;
-  leaseKeepAlive: MethodRef<typeof LeaseKeepAliveRequestSchema, typeof LeaseKeepAliveResponseSchema, "bidi_streaming">;
-  leaseTimeToLive: MethodRef<typeof LeaseTimeToLiveRequestSchema, typeof LeaseTimeToLiveResponseSchema, "unary">;
-  leaseLeases: MethodRef<typeof LeaseLeasesRequestSchema, typeof LeaseLeasesResponseSchema, "unary">;
-}> = /*@__PURE__*/ serviceRef("etcdserverpb.Lease", {
-  leaseGrant: ["LeaseGrant", "unary", LeaseGrantRequestCodec, LeaseGrantResponseCodec],
-  leaseRevoke: ["LeaseRevoke", "unary", LeaseRevokeRequestCodec, LeaseRevokeResponseCodec],
-  leaseKeepAlive: ["LeaseKeepAlive", "bidi_streaming", LeaseKeepAliveRequestCodec, LeaseKeepAliveResponseCodec],
-  leaseTimeToLive: ["LeaseTimeToLive", "unary", LeaseTimeToLiveRequestCodec, LeaseTimeToLiveResponseCodec],
-  leaseLeases: ["LeaseLeases", "unary", LeaseLeasesRequestCodec, LeaseLeasesResponseCodec],
-});
-
-export const Cluster: ServiceRef<{
-  memberAdd: MethodRef<typeof MemberAddRequestSchema, typeof MemberAddResponseSchema, "unary">;
-  memberRemove: MethodRef<typeof MemberRemoveRequestSchema, typeof MemberRemoveResponseSchema, "unary">;
-  memberUpdate: MethodRef<typeof MemberUpdateRequestSchema, typeof MemberUpdateResponseSchema, "unary">;
-  memberList: MethodRef<typeof MemberListRequestSchema, typeof MemberListResponseSchema, "unary">;
-  memberPromote: MethodRef<typeof MemberPromoteRequestSchema, typeof MemberPromoteResponseSchema, "unary">;
-}> = /*@__PURE__*/ serviceRef("etcdserverpb.Cluster", {
-  memberAdd: ["MemberAdd", "unary", MemberAddRequestCodec, MemberAddResponseCodec],
-  memberRemove: ["MemberRemove", "unary", MemberRemoveRequestCodec, MemberRemoveResponseCodec],
-  memberUpdate: ["MemberUpdate", "unary", MemberUpdateRequestCodec, MemberUpdateResponseCodec],
-  memberList: ["MemberList", "unary", MemberListRequestCodec, MemberListResponseCodec],
-  memberPromote: ["MemberPromote", "unary", MemberPromoteRequestCodec, MemberPromoteResponseCodec],
-});
-
-export const Maintenance: ServiceRef<{
-  alarm: MethodRef<typeof AlarmRequestSchema, typeof AlarmResponseSchema, "unary">;
-  status: MethodRef<typeof StatusRequestSchema, typeof StatusResponseSchema, "unary">;
-  defragment: MethodRef<typeof DefragmentRequestSchema, typeof DefragmentResponseSchema, "unary">;
-  hash: MethodRef<typeof HashRequestSchema, typeof HashResponseSchema, "unary">;
-  hashKV: MethodRef<typeof HashKVRequestSchema, typeof HashKVResponseSchema, "unary">;
-  snapshot: MethodRef<typeof SnapshotRequestSchema, typeof SnapshotResponseSchema, "server_streaming">;
-  moveLeader: MethodRef<typeof MoveLeaderRequestSchema, typeof MoveLeaderResponseSchema, "unary">;
-  downgrade: MethodRef<typeof DowngradeRequestSchema, typeof DowngradeResponseSchema, "unary">;
-}> = /*@__PURE__*/ serviceRef("etcdserverpb.Maintenance", {
-  alarm: ["Alarm", "unary", AlarmRequestCodec, AlarmResponseCodec],
-  status: ["Status", "unary", StatusRequestCodec, StatusResponseCodec],
-  defragment: ["Defragment", "unary", DefragmentRequestCodec, DefragmentResponseCodec],
-  hash: ["Hash", "unary", HashRequestCodec, HashResponseCodec],
-  hashKV: ["HashKV", "unary", HashKVRequestCodec, HashKVResponseCodec],
-  snapshot: ["Snapshot", "server_streaming", SnapshotRequestCodec, SnapshotResponseCodec],
-  moveLeader: ["MoveLeader", "unary", MoveLeaderRequestCodec, MoveLeaderResponseCodec],
-  downgrade: ["Downgrade", "unary", DowngradeRequestCodec, DowngradeResponseCodec],
-});
-
-export const Auth: ServiceRef<{
-  authEnable: MethodRef<typeof AuthEnableRequestSchema, typeof AuthEnableResponseSchema, "unary">;
-  authDisable: MethodRef<typeof AuthDisableRequestSchema, typeof AuthDisableResponseSchema, "unary">;
-  authStatus: MethodRef<typeof AuthStatusRequestSchema, typeof AuthStatusResponseSchema, "unary">;
-  authenticate: MethodRef<typeof AuthenticateRequestSchema, typeof AuthenticateResponseSchema, "unary">;
-  userAdd: MethodRef<typeof AuthUserAddRequestSchema, typeof AuthUserAddResponseSchema, "unary">;
-  userGet: MethodRef<typeof AuthUserGetRequestSchema, typeof AuthUserGetResponseSchema, "unary">;
-  userList: MethodRef<typeof AuthUserListRequestSchema, typeof AuthUserListResponseSchema, "unary">;
-  userDelete: MethodRef<typeof AuthUserDeleteRequestSchema, typeof AuthUserDeleteResponseSchema, "unary">;
-  userChangePassword: MethodRef<typeof AuthUserChangePasswordRequestSchema, typeof AuthUserChangePasswordResponseSchema, "unary">;
-  userGrantRole: MethodRef<typeof AuthUserGrantRoleRequestSchema, typeof AuthUserGrantRoleResponseSchema, "unary">;
-  userRevokeRole: MethodRef<typeof AuthUserRevokeRoleRequestSchema, typeof AuthUserRevokeRoleResponseSchema, "unary">;
-  roleAdd: MethodRef<typeof AuthRoleAddRequestSchema, typeof AuthRoleAddResponseSchema, "unary">;
-  roleGet: MethodRef<typeof AuthRoleGetRequestSchema, typeof AuthRoleGetResponseSchema, "unary">;
-  roleList: MethodRef<typeof AuthRoleListRequestSchema, typeof AuthRoleListResponseSchema, "unary">;
-  roleDelete: MethodRef<typeof AuthRoleDeleteRequestSchema, typeof AuthRoleDeleteResponseSchema, "unary">;
-  roleGrantPermission: MethodRef<typeof AuthRoleGrantPermissionRequestSchema, typeof AuthRoleGrantPermissionResponseSchema, "unary">;
-  roleRevokePermission: MethodRef<typeof AuthRoleRevokePermissionRequestSchema, typeof AuthRoleRevokePermissionResponseSchema, "unary">;
-}> = /*@__PURE__*/ serviceRef("etcdserverpb.Auth", {
-  authEnable: ["AuthEnable", "unary", AuthEnableRequestCodec, AuthEnableResponseCodec],
-  authDisable: ["AuthDisable", "unary", AuthDisableRequestCodec, AuthDisableResponseCodec],
-  authStatus: ["AuthStatus", "unary", AuthStatusRequestCodec, AuthStatusResponseCodec],
-  authenticate: ["Authenticate", "unary", AuthenticateRequestCodec, AuthenticateResponseCodec],
-  userAdd: ["UserAdd", "unary", AuthUserAddRequestCodec, AuthUserAddResponseCodec],
-  userGet: ["UserGet", "unary", AuthUserGetRequestCodec, AuthUserGetResponseCodec],
-  userList: ["UserList", "unary", AuthUserListRequestCodec, AuthUserListResponseCodec],
-  userDelete: ["UserDelete", "unary", AuthUserDeleteRequestCodec, AuthUserDeleteResponseCodec],
-  userChangePassword: ["UserChangePassword", "unary", AuthUserChangePasswordRequestCodec, AuthUserChangePasswordResponseCodec],
-  userGrantRole: ["UserGrantRole", "unary", AuthUserGrantRoleRequestCodec, AuthUserGrantRoleResponseCodec],
-  userRevokeRole: ["UserRevokeRole", "unary", AuthUserRevokeRoleRequestCodec, AuthUserRevokeRoleResponseCodec],
-  roleAdd: ["RoleAdd", "unary", AuthRoleAddRequestCodec, AuthRoleAddResponseCodec],
-  roleGet: ["RoleGet", "unary", AuthRoleGetRequestCodec, AuthRoleGetResponseCodec],
-  roleList: ["RoleList", "unary", AuthRoleListRequestCodec, AuthRoleListResponseCodec],
-  roleDelete: ["RoleDelete", "unary", AuthRoleDeleteRequestCodec, AuthRoleDeleteResponseCodec],
-  roleGrantPermission: ["RoleGrantPermission", "unary", AuthRoleGrantPermissionRequestCodec, AuthRoleGrantPermissionResponseCodec],
-  roleRevokePermission: ["RoleRevokePermission", "unary", AuthRoleRevokePermissionRequestCodec, AuthRoleRevokePermissionResponseCodec],
-});
 
