@@ -1,9 +1,12 @@
 // Section 5: the gzip size of a minimal browser app (get, put, watch) per protocol and entry.
 import { gzipSync } from "node:zlib";
 import { build, type Metafile } from "esbuild";
+import { build as viteBuild } from "vite";
 
 export interface BundleRow {
   protocol: "grpc-web" | "gateway";
+  /** What built the page, as a production build would. */
+  bundler: "esbuild" | "vite";
   /** The package entry the app imports: "etcd-web/grpc-web", "etcd-web/gateway" or "etcd-web". */
   imports: string;
   entry: string;
@@ -77,8 +80,9 @@ export async function bundlePage(
       byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
     }
   }
-  const row = {
+  const row: BundleRow = {
     protocol,
+    bundler: "esbuild",
     imports,
     entry,
     minifiedBytes,
@@ -115,6 +119,68 @@ export function loadedOutputs(meta: Metafile, protocolInput: string): Set<string
   if (entry) visit(entry);
   return loaded;
 }
+
+/**
+ * The same page built by Vite (`vite build`, Rolldown), which most web apps use: it splits
+ * chunks by what each entry uses, where esbuild's splitting puts code that both protocols'
+ * chunks reach in a chunk the page loads whichever protocol it speaks.
+ */
+export async function viteBundleSize(
+  protocol: BundleRow["protocol"],
+  imports: string,
+  entry: string,
+): Promise<BundleRow> {
+  const result = await viteBuild({
+    configFile: false,
+    logLevel: "silent",
+    build: { write: false, minify: true, target: "es2022", rollupOptions: { input: entry } },
+  });
+  const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) =>
+    "output" in r ? r.output : [],
+  );
+  const chunks = new Map(
+    outputs.flatMap((o) => (o.type === "chunk" ? [[o.fileName, o] as const] : [])),
+  );
+  const loaded = new Set<string>();
+  const visit = (name: string) => {
+    const chunk = chunks.get(name);
+    if (!chunk || loaded.has(name)) return;
+    loaded.add(name);
+    for (const i of chunk.imports) visit(i);
+    for (const d of chunk.dynamicImports) {
+      if (chunks.get(d)?.moduleIds.some((m) => m.endsWith(protocolFile[protocol]))) visit(d);
+    }
+  };
+  for (const [name, chunk] of chunks) if (chunk.isEntry) visit(name);
+  let minifiedBytes = 0;
+  let gzipBytes = 0;
+  let notLoadedBytes = 0;
+  for (const [name, chunk] of chunks) {
+    const bytes = new TextEncoder().encode(chunk.code);
+    if (!loaded.has(name)) {
+      notLoadedBytes += bytes.length;
+      continue;
+    }
+    minifiedBytes += bytes.length;
+    gzipBytes += gzipSync(bytes, { level: 9 }).length;
+  }
+  return {
+    protocol,
+    bundler: "vite",
+    imports,
+    entry,
+    minifiedBytes,
+    gzipBytes,
+    notLoadedBytes,
+    largest: [],
+  };
+}
+
+/** The pages that Vite builds too: those from "etcd-web", which load a protocol on first use. */
+export const vitePages: ReadonlyArray<[BundleRow["protocol"], string, string]> = [
+  ["grpc-web", "etcd-web", "bench/browser/minimal-lazy-grpc-web.ts"],
+  ["gateway", "etcd-web", "bench/browser/minimal-lazy-gateway.ts"],
+];
 
 /** The pages bench and test/bundle measure: one per protocol, from its own entry and from "etcd-web". */
 export const bundlePages: ReadonlyArray<[BundleRow["protocol"], string, string]> = [

@@ -13,7 +13,7 @@ import { type BridgeRow, runBridge } from "./bridge.js";
 import { type BrowserResult, runBrowser } from "./browser/run.js";
 import { runScale } from "./browser/scale-run.js";
 import { serve } from "./browser/server.js";
-import { type BundleRow, bundlePages, bundleSize } from "./bundle.js";
+import { type BundleRow, bundlePages, bundleSize, viteBundleSize, vitePages } from "./bundle.js";
 import { runCodec } from "./codec.js";
 import {
   etcd3RangeClient,
@@ -199,6 +199,9 @@ async function main(): Promise<void> {
       report.bundle = [];
       for (const [protocol, imports, page] of bundlePages) {
         report.bundle.push(await bundleSize(protocol, imports, page));
+      }
+      for (const [protocol, imports, page] of vitePages) {
+        report.bundle.push(await viteBundleSize(protocol, imports, page));
       }
     }
     if (only.has("range")) {

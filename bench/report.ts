@@ -172,7 +172,7 @@ function bundleRows(r: Report, rows: string[][]): void {
   for (const b of r.bundle) {
     rows.push([
       "5 Bundle",
-      `get+put+watch app, ${b.protocol} from ${b.imports}, gzip -9`,
+      `get+put+watch app, ${b.protocol} from ${b.imports}${b.bundler === "vite" ? ", built by Vite" : ""}, gzip -9`,
       kib(b.gzipBytes),
       `minified ${kib(b.minifiedBytes)}`,
       "–",
@@ -281,9 +281,12 @@ function targets(r: Report): Target[] {
     });
   }
   for (const b of r.bundle) {
-    if (b.imports === "etcd-web") continue;
+    // From "etcd-web", esbuild's splitting shares the gateway's code with a grpc-web page
+    // (see bench/bundle.ts); the target holds for Vite's build of it, and for the one-protocol
+    // entries. The gateway's JSON code is not held to it.
+    if (b.imports === "etcd-web" && (b.bundler === "esbuild" || b.protocol === "gateway")) continue;
     out.push({
-      what: `gzip bundle ≤ ${int(bundleLimitBytes)} B (40 KB), ${b.protocol} from ${b.imports}`,
+      what: `gzip bundle ≤ ${int(bundleLimitBytes)} B (40 KB), ${b.protocol} from ${b.imports}${b.bundler === "vite" ? ", built by Vite" : ""}`,
       value: kib(b.gzipBytes),
       holds: b.gzipBytes <= bundleLimitBytes,
     });

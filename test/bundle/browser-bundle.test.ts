@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bundleLimitBytes, bundlePage, bundlePages } from "../../bench/bundle.js";
+import { bundleLimitBytes, bundlePage, bundlePages, viteBundleSize } from "../../bench/bundle.js";
 import { Etcd as BrowserEtcd, InvalidInputError } from "../../src/index.js";
 
 // A browser app bundles "etcd-web" through the package's "browser" condition. That bundle
@@ -125,5 +125,20 @@ describe("a get+put+watch page over grpc-web from etcd-web/grpc-web", () => {
     expect(result.loadedInputs.some((i) => i.endsWith("src/gen/etcdserverpb/rpc_codec.ts"))).toBe(
       true,
     );
+  });
+});
+
+// From "etcd-web", as a Vite app builds it: the page loads the grpc-web chunk, not the
+// gateway's (with its JSON code and descriptors), and fits in the same limit.
+describe("a get+put+watch page over grpc-web from etcd-web, built by Vite", () => {
+  it("fits in the bundle limit (40 KB) gzipped, and leaves the gateway's chunk unloaded", async () => {
+    const row = await viteBundleSize(
+      "grpc-web",
+      "etcd-web",
+      "bench/browser/minimal-lazy-grpc-web.ts",
+    );
+    expect(row.gzipBytes).toBeLessThanOrEqual(bundleLimitBytes);
+    expect(row.gzipBytes).toBeGreaterThan(10_000);
+    expect(row.notLoadedBytes).toBeGreaterThan(50_000);
   });
 });
