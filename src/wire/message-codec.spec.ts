@@ -8,6 +8,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../test/fakes/seeded-random.js";
 import { InvalidInputError } from "../errors/etcd-error.js";
 import * as authWire from "../gen/authpb/auth_codec.js";
 import * as authPb from "../gen/authpb/auth_pb.js";
@@ -18,7 +19,7 @@ import * as rpcRef from "../gen/etcdserverpb/rpc_ref.js";
 import * as kvWire from "../gen/mvccpb/kv_codec.js";
 import * as kvPb from "../gen/mvccpb/kv_pb.js";
 import * as kvRef from "../gen/mvccpb/kv_ref.js";
-import type { AnyMessageCodec } from "./message-codec.js";
+import { type AnyMessageCodec, maxDepth } from "./message-codec.js";
 import type { ServiceRef } from "./service-ref.js";
 import { WireWriter } from "./wire-writer.js";
 
@@ -42,18 +43,6 @@ const codec = (desc: DescMessage) => {
   if (!c) throw new Error(`no codec for ${desc.typeName}`);
   return c;
 };
-
-/** A seeded generator (mulberry32), so that a failure can be replayed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
@@ -125,7 +114,7 @@ describe("the generated codecs", () => {
     "%s: encodes as protobuf-es does, and decodes what it encodes",
     (_, desc) => {
       const c = codec(desc);
-      const rand = random(desc.typeName.length * 7919 + desc.fields.length);
+      const rand = seededRandom(desc.typeName.length * 7919 + desc.fields.length);
       for (let i = 0; i < 25; i++) {
         const m = randomMessage(rand, desc);
         const reference = toBinary(desc, m);
@@ -249,6 +238,27 @@ describe("decoding what etcd did not send as expected", () => {
     ["a fixed-width field cut off", new Uint8Array([0x79, 1, 2])],
   ])("throws on %s", (_, bytes) => {
     expect(() => kv.decode(bytes)).toThrow(/byte|end|wire type|field number/);
+  });
+
+  it("refuses messages nested deeper than maxDepth, before the stack runs out", () => {
+    // A TxnResponse whose first ResponseOp holds a TxnResponse, and so on.
+    const nested = (levels: number): Uint8Array => {
+      let bytes: Uint8Array = new Uint8Array(0);
+      for (let i = 0; i < levels; i++) {
+        const op = rpcWire.ResponseOpCodec.encode({
+          response: { case: "responseTxn", value: rpcWire.TxnResponseCodec.decode(bytes) },
+        });
+        bytes = rpcWire.TxnResponseCodec.encode({
+          responses: [rpcWire.ResponseOpCodec.decode(op)],
+        });
+      }
+      return bytes;
+    };
+    // Each level is two messages deep: a TxnResponse and its ResponseOp.
+    expect(() => rpcWire.TxnResponseCodec.decode(nested(maxDepth / 2))).not.toThrow();
+    expect(() => rpcWire.TxnResponseCodec.decode(nested(maxDepth / 2 + 1))).toThrow(
+      `nested deeper than ${maxDepth}`,
+    );
   });
 
   it("throws when a nested message runs past its length", () => {

@@ -53,12 +53,18 @@ interface Field {
 }
 
 interface Table extends AnyMessageCodec {
-  readonly fields: readonly Field[];
   readonly byNumber: ReadonlyMap<number, Field>;
   write(w: WireWriter, message: Obj): void;
-  read(r: WireReader, end: number, into: Obj): Obj;
+  /** Reads fields up to end into a message; depth counts the messages it sits in. */
+  read(r: WireReader, end: number, into: Obj, depth: number): Obj;
   create(): Obj;
 }
+
+/**
+ * How deep messages may nest in what is decoded (a Txn holds Txns): deeper input is refused
+ * instead of exhausting the stack. etcd's own limit on nested txns is far lower.
+ */
+export const maxDepth = 100;
 
 /** The codec of one message type, from its generated table. */
 export function messageCodec<Desc extends DescMessage>(
@@ -81,9 +87,6 @@ export function messageCodec<Desc extends DescMessage>(
   };
   const table: Table = {
     typeName,
-    get fields() {
-      return resolve();
-    },
     get byNumber() {
       resolve();
       return byNumber as Map<number, Field>;
@@ -95,7 +98,7 @@ export function messageCodec<Desc extends DescMessage>(
     },
     decode(bytes) {
       const r = new WireReader(bytes);
-      return table.read(r, bytes.length, table.create()) as MessageShape<Desc>;
+      return table.read(r, bytes.length, table.create(), 0) as MessageShape<Desc>;
     },
     create() {
       const m: Obj = { $typeName: typeName };
@@ -120,7 +123,8 @@ export function messageCodec<Desc extends DescMessage>(
         else writeOne(w, f, value, typeName, f.oneof !== undefined);
       }
     },
-    read(r, end, into) {
+    read(r, end, into, depth) {
+      if (depth > maxDepth) throw new Error(`${typeName} is nested deeper than ${maxDepth}`);
       const byNo = table.byNumber;
       while (r.pos < end) {
         const at = r.pos;
@@ -133,7 +137,7 @@ export function messageCodec<Desc extends DescMessage>(
           r.skip(wireType);
           continue;
         }
-        readField(r, f, wireType, into, at, typeName);
+        readField(r, f, wireType, into, at, typeName, depth);
       }
       if (r.pos !== end) throw new Error(`${typeName} runs past its end at byte ${r.pos}`);
       return into;
@@ -282,6 +286,7 @@ function readField(
   into: Obj,
   at: number,
   typeName: string,
+  depth: number,
 ) {
   const expected = wireTypeOf(f);
   if (f.repeated && expected === 0 && wireType === 2) {
@@ -303,7 +308,7 @@ function readField(
     const end = r.limit();
     // A message that appears twice is merged, as protobuf does; a repeated one is appended.
     const previous = f.repeated ? undefined : current(into, f);
-    value = codec.read(r, end, (previous as Obj | undefined) ?? codec.create());
+    value = codec.read(r, end, (previous as Obj | undefined) ?? codec.create(), depth + 1);
   } else value = readScalar(r, f);
   if (f.repeated) (into[f.name] as unknown[]).push(value);
   else if (f.oneof !== undefined) into[f.oneof] = { case: f.name, value };

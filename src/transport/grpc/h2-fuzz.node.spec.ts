@@ -17,6 +17,7 @@ import {
   T,
   u32,
 } from "../../../test/fakes/raw-h2-peer.js";
+import { seededRandom } from "../../../test/fakes/seeded-random.js";
 import { RangeResponseCodec } from "../../gen/etcdserverpb/rpc_codec.js";
 import { GrpcCall } from "./grpc-call.node.js";
 import { H2Client } from "./h2-client.node.js";
@@ -39,18 +40,6 @@ const maxResponseBytes = 1 << 20;
 /** Memory that may stay after all runs, after GC: the heap, and the process's RSS. */
 const heapBoundBytes = 32 << 20;
 const rssBoundBytes = 160 << 20;
-
-/** mulberry32: a small seeded PRNG, one per sequence. */
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Sequence {
   /** What the server writes, in pieces (each its own write). */
@@ -76,7 +65,7 @@ const edgeValues = [
 ];
 
 function sequence(index: number): Sequence {
-  const r = prng(seed ^ Math.imul(index + 1, 0x9e3779b1));
+  const r = seededRandom(seed ^ Math.imul(index + 1, 0x9e3779b1));
   const int = (n: number) => Math.floor(r() * n);
   const pick = <X>(xs: readonly X[]): X => xs[int(xs.length)] as X;
   const value = () => (r() < 0.5 ? pick(edgeValues) : int(2 ** 32));
