@@ -152,6 +152,40 @@ describe("framing (RFC 9113 sections 4 and 6)", { timeout: 5000 }, () => {
     );
   });
 
+  it("a PRIORITY whose length is not 5 is a FRAME_SIZE_ERROR (section 6.3; a connection error, as nghttp2 makes it and section 5.4.1 allows)", async () => {
+    await expectConnectionError(
+      peer,
+      (conn, id) => conn.write(h2Frame(T.PRIORITY, 0, id, Buffer.alloc(4))),
+      E.FRAME_SIZE_ERROR,
+    );
+  });
+
+  it("PRIORITY on stream 0 is a PROTOCOL_ERROR (section 6.3)", async () => {
+    await expectConnectionError(
+      peer,
+      (conn) => conn.write(h2Frame(T.PRIORITY, 0, 0, Buffer.alloc(5))),
+      E.PROTOCOL_ERROR,
+    );
+  });
+
+  it("ignores a well-formed PRIORITY, even on a stream it never opened (section 5.3.2, 6.3)", async () => {
+    client = new H2Client(peer.url);
+    const call = openStream(client);
+    const conn = await peer.next();
+    const req = await conn.request();
+    conn.write(
+      h2Frame(T.PRIORITY, 0, req.id + 200, Buffer.from([0, 0, 0, 0, 15])),
+      h2Frame(T.HEADERS, END_HEADERS, req.id, okHeaders),
+      h2Frame(T.PRIORITY, 0, req.id, Buffer.from([0, 0, 0, 0, 15])),
+      data(req.id, Buffer.from("ok")),
+      h2Frame(T.HEADERS, END_HEADERS | END_STREAM, req.id, okTrailers),
+    );
+    const heard = await within(call.done, 2000, "the stream's end");
+    expect(heard.error).toBeUndefined();
+    expect(Buffer.concat(heard.body).toString()).toBe("ok");
+    expect(conn.frames.some((f) => f.type === T.GOAWAY)).toBe(false);
+  });
+
   it("GOAWAY on a stream is a PROTOCOL_ERROR (section 6.8)", async () => {
     await expectConnectionError(
       peer,

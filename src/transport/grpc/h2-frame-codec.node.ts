@@ -165,8 +165,15 @@ export function checkFrame(type: number, flags: number, id: number, length: numb
     case FrameType.WINDOW_UPDATE:
       if (length !== 4) throw frameSize(`WINDOW_UPDATE of ${length} bytes`);
       return;
+    case FrameType.PRIORITY:
+      // Its content is ignored (priorities are deprecated, section 5.3.2), its form is not.
+      // A wrong length is a stream error in section 6.3; nghttp2 ends the connection for it,
+      // which section 5.4.1 allows, and so does this side.
+      if (id === 0) throw protocol("PRIORITY on stream 0");
+      if (length !== 5) throw frameSize(`PRIORITY of ${length} bytes`);
+      return;
     default:
-      // PRIORITY (deprecated, section 5.3.2) and unknown types (section 4.1) are ignored.
+      // Unknown types are ignored (section 4.1).
       return;
   }
 }
