@@ -1,4 +1,4 @@
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageCodec } from "../../wire/message-codec.js";
 import type { MethodRef } from "../../wire/service-ref.js";
@@ -25,7 +25,7 @@ export function createGrpcWebTransport(options: GrpcWebOptions): EtcdTransport {
   /** POSTs one request and checks the response's headers: the call's messages, or its status. */
   async function open<I extends DescMessage, O extends DescMessage>(
     method: MethodRef<I, O>,
-    inputs: readonly unknown[],
+    inputs: readonly MessageInitShape<I>[],
     call: TransportCall,
     signal: AbortSignal,
   ): Promise<AsyncGenerator<MessageShape<O>>> {
@@ -36,7 +36,7 @@ export function createGrpcWebTransport(options: GrpcWebOptions): EtcdTransport {
       headers.set("grpc-timeout", `${Math.ceil(call.timeoutMs)}m`);
     }
     const input = codecOf(method.input);
-    const encoded = inputs.map((m) => input.encode(m as never));
+    const encoded = inputs.map((m) => input.encode(m));
     const res = await options.fetch(`${base}/${method.service}/${method.name}`, {
       method: "POST",
       headers,
