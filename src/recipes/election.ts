@@ -7,7 +7,7 @@ import type { KeyValue, ResponseHeader } from "../v3/key-value.js";
 import { type Comparison, compare, op } from "../v3/txn.js";
 import { ConcurrencyError } from "./concurrency-error.js";
 import type { KvClient } from "./kv-client.js";
-import { createRevisionOf, rangeOf, whileSessionLives } from "./recipe-call.js";
+import { createRevisionOf, putSessionKey, rangeOf, whileSessionLives } from "./recipe-call.js";
 import { Session } from "./session.js";
 import { firstCreate, keyPrefix, sessionKey, waitDeletes } from "./wait-deletes.js";
 
@@ -71,12 +71,15 @@ export class Election {
     const v = checkBytes(value, "value");
     await whileSessionLives(session, options, async (signal) => {
       const key = sessionKey(this.prefix, session.lease);
-      const res = await this.client
-        .txn({ signal })
-        .if(compare.createRevision(key, "=", 0))
-        .then(op.put(key, v, { lease: session.lease }))
-        .else(op.get(key))
-        .commit();
+      const held = this.leaderKey !== undefined;
+      const res = await putSessionKey(this.client, key, session.lease, held, signal, () =>
+        this.client
+          .txn({ signal })
+          .if(compare.createRevision(key, "=", 0))
+          .then(op.put(key, v, { lease: session.lease }))
+          .else(op.get(key))
+          .commit(),
+      );
       const own = res.succeeded ? undefined : rangeOf(res.responses[0], "campaign");
       const revision = own ? createRevisionOf(own, "campaign") : res.header.revision;
       this.leaderKey = key;

@@ -6,7 +6,7 @@ import type { CallOptions } from "../internal/call-options.js";
 import type { ResponseHeader } from "../v3/key-value.js";
 import { type Comparison, compare, op, type TxnResult } from "../v3/txn.js";
 import { ConcurrencyError } from "./concurrency-error.js";
-import { createRevisionOf, rangeOf, whileSessionLives } from "./recipe-call.js";
+import { createRevisionOf, putSessionKey, rangeOf, whileSessionLives } from "./recipe-call.js";
 import type { Session } from "./session.js";
 import { firstCreate, keyPrefix, sessionKey, waitDeletes } from "./wait-deletes.js";
 
@@ -114,14 +114,17 @@ export class Mutex {
   private async acquire(
     signal: AbortSignal,
   ): Promise<{ res: TxnResult; key: Uint8Array; revision: bigint }> {
-    const key = sessionKey(this.prefix, this.session.lease);
+    const { client, lease } = this.session;
+    const key = sessionKey(this.prefix, lease);
     const owner = op.get(this.prefix, firstCreate);
-    const res = await this.session.client
-      .txn({ signal })
-      .if(compare.createRevision(key, "=", 0))
-      .then(op.put(key, "", { lease: this.session.lease }), owner)
-      .else(op.get(key), owner)
-      .commit();
+    const res = await putSessionKey(client, key, lease, this.myKey !== undefined, signal, () =>
+      client
+        .txn({ signal })
+        .if(compare.createRevision(key, "=", 0))
+        .then(op.put(key, "", { lease }), owner)
+        .else(op.get(key), owner)
+        .commit(),
+    );
     const revision = res.succeeded
       ? res.header.revision
       : createRevisionOf(rangeOf(res.responses[0], "lock"), "lock");

@@ -2,7 +2,8 @@ import { ResponseError } from "../errors/etcd-error.js";
 import type { CallOptions } from "../internal/call-options.js";
 import { withDeadline } from "../internal/deadline.js";
 import type { GetResult } from "../v3/kv.js";
-import type { OpResult } from "../v3/txn.js";
+import { compare, type OpResult, op, type TxnResult } from "../v3/txn.js";
+import type { KvClient } from "./kv-client.js";
 import type { Session } from "./session.js";
 
 /**
@@ -24,6 +25,36 @@ export async function whileSessionLives<T>(
     return await withDeadline({ signal, timeoutMs: options.timeoutMs }, (d) => fn(d.signal));
   } catch (e) {
     if (!options.signal?.aborted && session.state !== "alive") session.throwIfEnded();
+    throw e;
+  }
+}
+
+/**
+ * Commits the txn that puts a session's key in a queue (a lock, a campaign). When the call is
+ * given up while the txn is in flight (its signal fired: an abort, a deadline, the session's
+ * end), etcd may have applied it all the same, and the key would wait in the queue with no one
+ * behind it until the lease expired. So the key goes again, if it is the session's, unless the
+ * caller already held it before this call. Go's Mutex and Election leave it.
+ */
+export async function putSessionKey(
+  client: KvClient,
+  key: Uint8Array,
+  lease: bigint,
+  heldBefore: boolean,
+  signal: AbortSignal,
+  commit: () => Promise<TxnResult>,
+): Promise<TxnResult> {
+  try {
+    return await commit();
+  } catch (e) {
+    if (signal.aborted && !heldBefore) {
+      await client
+        .txn()
+        .if(compare.lease(key, "=", lease))
+        .then(op.delete(key))
+        .commit()
+        .catch(() => {});
+    }
     throw e;
   }
 }

@@ -1,11 +1,15 @@
 // A TCP proxy on 127.0.0.1 in front of one address, whose link a test can cut: cut() destroys
 // every connection and refuses new ones until restore(). What a client sees as a network
-// failure, while the server behind it stays up and writable by others.
+// failure, while the server behind it stays up and writable by others. holdResponses() lets
+// requests through but keeps the server's answers until releaseResponses(): a request that
+// etcd applied while its answer is still on the way.
 import { connect, createServer, type Server, type Socket } from "node:net";
 
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  private readonly links = new Set<{ client: Socket; upstream: Socket }>();
   private up = true;
+  private holding = false;
 
   private constructor(
     private readonly server: Server,
@@ -30,8 +34,12 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
+      const link = { client, upstream };
+      proxy.links.add(link);
+      client.on("close", () => proxy?.links.delete(link));
       client.pipe(upstream);
-      upstream.pipe(client);
+      if (!proxy.holding) upstream.pipe(client);
+      else upstream.pause();
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const addr = server.address();
@@ -53,6 +61,24 @@ export class TcpProxy {
 
   restore(): void {
     this.up = true;
+  }
+
+  /** Keeps what the server sends, on every connection, until releaseResponses(). */
+  holdResponses(): void {
+    this.holding = true;
+    for (const { client, upstream } of this.links) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  /** Sends on what the server sent while held, and everything after. */
+  releaseResponses(): void {
+    this.holding = false;
+    for (const { client, upstream } of this.links) {
+      upstream.pipe(client);
+      upstream.resume();
+    }
   }
 
   async close(): Promise<void> {

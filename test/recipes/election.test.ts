@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Etcd, InvalidInputError, op } from "../../src/node.js";
+import { ContextError, Etcd, InvalidInputError, op } from "../../src/node.js";
 import {
   ConcurrencyError,
   Election,
@@ -7,6 +7,7 @@ import {
   Session,
 } from "../../src/recipes/index.js";
 import { EtcdCluster } from "../harness/etcd.js";
+import { TcpProxy } from "../harness/tcp-proxy.js";
 import { Etcdctl, eventually, killAllEtcdctl } from "./etcdctl.js";
 import { queued } from "./queued.js";
 
@@ -110,6 +111,30 @@ describe("election", () => {
     const noSession = await new Election(etcd, "el/abort").campaign("x").catch((e) => e);
     expect(noSession).toBeInstanceOf(InvalidInputError);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it("withdraws a campaign aborted while the put of its key is in flight: applied, unanswered", async () => {
+    const proxy = await TcpProxy.start(cluster.endpoints[0] as string);
+    const viaProxy = new Etcd({ endpoints: [proxy.url], health: false });
+    try {
+      const [a, b] = await Promise.all([Session.create(etcd), Session.create(viaProxy)]);
+      await new Election(a, "el/inflight").campaign("a");
+      const eb = new Election(b, "el/inflight");
+      proxy.holdResponses();
+      const ctl = new AbortController();
+      const pending = eb.campaign("b", { signal: ctl.signal }).catch((e) => e);
+      // etcd has b's key; b has not heard so.
+      await queued(etcd, "el/inflight/", 2);
+      ctl.abort();
+      proxy.releaseResponses();
+      expect(await pending).toBeInstanceOf(ContextError);
+      expect((await etcd.get("el/inflight/", { prefix: true })).count).toBe(1n);
+      expect(eb.key).toBeUndefined();
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await viaProxy.close();
+      await proxy.close();
+    }
   });
 
   it("elects the next candidate when the leader's session is lost", async () => {

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ContextError, Etcd, GrpcError, op, type Protocol } from "../../src/node.js";
 import { ConcurrencyError, type KvClient, Mutex, Session } from "../../src/recipes/index.js";
 import { EtcdCluster } from "../harness/etcd.js";
+import { TcpProxy } from "../harness/tcp-proxy.js";
 import { Etcdctl, eventually, killAllEtcdctl, sleep } from "./etcdctl.js";
 import { queued } from "./queued.js";
 
@@ -177,6 +178,29 @@ describe.each(["grpc", "gateway"] as Protocol[])("mutex over %s", (protocol) => 
 });
 
 describe("mutex failures", () => {
+  it("withdraws its key when aborted while the put of it is in flight: applied, unanswered", async () => {
+    const etcd = client();
+    const proxy = await TcpProxy.start(cluster.endpoints[0] as string);
+    const viaProxy = new Etcd({ endpoints: [proxy.url], health: false });
+    clients.push(viaProxy);
+    try {
+      const [a, b] = await Promise.all([Session.create(etcd), Session.create(viaProxy)]);
+      await new Mutex(a, "fail/inflight").lock();
+      proxy.holdResponses();
+      const ctl = new AbortController();
+      const waiting = new Mutex(b, "fail/inflight").lock({ signal: ctl.signal }).catch((e) => e);
+      // etcd has b's key; b has not heard so.
+      await queued(etcd, "fail/inflight/", 2);
+      ctl.abort();
+      proxy.releaseResponses();
+      expect(await waiting).toBeInstanceOf(ContextError);
+      expect((await etcd.get("fail/inflight/", { prefix: true })).count).toBe(1n);
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("gives up after timeoutMs or on abort, withdrawing its key", async () => {
     const etcd = client();
     const [a, b] = await Promise.all([Session.create(etcd), Session.create(etcd)]);
@@ -193,7 +217,7 @@ describe("mutex failures", () => {
     await queued(etcd, "fail/t/", 2);
     ctl.abort();
     expect((await waiting).reason).toBe("canceled");
-    await eventually(async () => (await etcd.get("fail/t/", { prefix: true })).count === 1n);
+    expect((await etcd.get("fail/t/", { prefix: true })).count).toBe(1n);
     await Promise.all([a.close(), b.close()]);
   });
 
