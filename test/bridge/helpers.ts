@@ -9,11 +9,44 @@ import type {
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
 import {
+  type BridgeServer,
+  type BridgeServerOptions,
+  startBridge,
+} from "../../src/bridge/index.js";
+import {
   type WatchRequest,
   WatchRequestSchema,
   type WatchResponse,
   WatchResponseSchema,
 } from "../../src/gen/etcdserverpb/rpc_pb.js";
+
+/**
+ * Starts a test file's bridges on 127.0.0.1, quiet and without health probes, with the file's
+ * own defaults; closeAll() closes every one it started.
+ */
+export function bridgeStarter(
+  endpoints: () => readonly string[],
+  defaults: Partial<BridgeServerOptions> = {},
+) {
+  const open: BridgeServer[] = [];
+  return {
+    async start(options: Partial<BridgeServerOptions> = {}): Promise<BridgeServer> {
+      const b = await startBridge({
+        listen: "127.0.0.1:0",
+        etcd: [...endpoints()],
+        health: false,
+        log: () => {},
+        ...defaults,
+        ...options,
+      });
+      open.push(b);
+      return b;
+    },
+    async closeAll(): Promise<void> {
+      for (const b of open.splice(0)) await b.close();
+    },
+  };
+}
 
 /** A fetch that sends the Origin header a page on `origin` would send. */
 export function fetchFrom(origin: string): typeof fetch {

@@ -4,48 +4,22 @@ import { type ClientHttp2Session, connect as connectH2 } from "node:http2";
 import { connect as connectTcp, type Socket } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type BridgeServer,
-  type BridgeServerOptions,
-  startBridge,
-} from "../../src/bridge/index.js";
 import { WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { EtcdCluster } from "../harness/etcd.js";
-import { enc, framedWatch, h2GrpcWebWatch } from "./helpers.js";
+import { within } from "../harness/wait.js";
+import { bridgeStarter, enc, framedWatch, h2GrpcWebWatch } from "./helpers.js";
 
 // What one client may make the bridge hold: request bytes, time, connections, streams, watches.
 let etcd: EtcdCluster;
-const open: BridgeServer[] = [];
+const bridges = bridgeStarter(() => etcd.endpoints);
+const bridgeWith = bridges.start;
 beforeAll(async () => {
   etcd = await EtcdCluster.start();
 });
 afterAll(async () => {
-  for (const b of open) await b.close();
+  await bridges.closeAll();
   await etcd?.stop();
 });
-
-async function bridgeWith(options: Partial<BridgeServerOptions> = {}): Promise<BridgeServer> {
-  const b = await startBridge({
-    listen: "127.0.0.1:0",
-    etcd: etcd.endpoints,
-    health: false,
-    log: () => {},
-    ...options,
-  });
-  open.push(b);
-  return b;
-}
-
-/** Resolves when emitter emits event; fails with what after ms. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 async function text(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];

@@ -2,42 +2,25 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/bridge/cli-main.js";
-import {
-  type BridgeServer,
-  type BridgeServerOptions,
-  startBridge,
-} from "../../src/bridge/index.js";
 import { Auth, Cluster, KV, Lease, Maintenance, Watch } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import type { TestCerts } from "../harness/certs.js";
 import { EtcdCluster } from "../harness/etcd.js";
 import { startClientCertEtcd } from "../harness/tls-etcd.js";
-import { enc, fetchFrom, nextWithin, oneRequestStream } from "./helpers.js";
+import { bridgeStarter, enc, fetchFrom, nextWithin, oneRequestStream } from "./helpers.js";
 
 // Which etcd methods the bridge serves, with each option; and token-less calls when the bridge
 // holds a client certificate.
 const page = "http://127.0.0.1:5173";
 let etcd: EtcdCluster;
-const open: BridgeServer[] = [];
+const bridges = bridgeStarter(() => etcd.endpoints, { allowOrigin: [page] });
+const bridgeWith = bridges.start;
 beforeAll(async () => {
   etcd = await EtcdCluster.start();
 });
 afterAll(async () => {
-  for (const b of open) await b.close();
+  await bridges.closeAll();
   await etcd?.stop();
 });
-
-async function bridgeWith(options: Partial<BridgeServerOptions> = {}): Promise<BridgeServer> {
-  const b = await startBridge({
-    listen: "127.0.0.1:0",
-    etcd: etcd.endpoints,
-    allowOrigin: [page],
-    health: false,
-    log: () => {},
-    ...options,
-  });
-  open.push(b);
-  return b;
-}
 
 /** gRPC-Web from the allowed page, gRPC-Web with no Origin (not a page), Connect JSON. */
 const transports = (url: string): Array<[string, Transport]> => [

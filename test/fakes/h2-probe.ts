@@ -4,7 +4,10 @@ import { expect } from "vitest";
 import { H2Client } from "../../src/transport/grpc/h2-client.node.js";
 import type { StreamHandler } from "../../src/transport/grpc/h2-stream.node.js";
 import { encodeHeaders, type HeaderField } from "../../src/transport/grpc/hpack.node.js";
+import { within } from "../harness/wait.js";
 import { goAwayCode, type RawH2Connection, type RawH2Peer } from "./raw-h2-peer.js";
+
+export { within };
 
 export interface Heard {
   headers: HeaderField[][];
@@ -56,15 +59,6 @@ export function openStream(c: H2Client): Probe {
   const p = probe();
   c.open(requestBlock(c), p.handler).end();
   return p;
-}
-
-/** The promise's value, or a failure naming what did not happen within ms. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 /**
